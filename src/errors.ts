@@ -1,0 +1,115 @@
+/**
+ * Every code a user of the bus can see, in one place.
+ *
+ * - `RejectionCode`: governance and delivery refusals. They are *values* carried by a
+ *   `SendResult` (no exception, no stack trace on the hot path).
+ * - `ErrorCode`: programming and configuration errors, thrown as `BusError`.
+ *
+ * Codes are stable strings: a retired code is never reused. Each is documented in
+ * `docs/errors.md` (a test checks both ways).
+ */
+
+export const RejectionCode = {
+  CONSTITUTIONAL_HASH_MISMATCH: 'CONSTITUTIONAL_HASH_MISMATCH',
+  INVALID_MESSAGE: 'INVALID_MESSAGE',
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  EXPIRED: 'EXPIRED',
+  DUPLICATE: 'DUPLICATE',
+  UNKNOWN_SENDER: 'UNKNOWN_SENDER',
+  UNKNOWN_RECIPIENT: 'UNKNOWN_RECIPIENT',
+  TENANT_MISMATCH: 'TENANT_MISMATCH',
+  CONTENT_BLOCKED: 'CONTENT_BLOCKED',
+  POLICY_DENIED: 'POLICY_DENIED',
+  POLICY_UNAVAILABLE: 'POLICY_UNAVAILABLE',
+  NO_ROUTE: 'NO_ROUTE',
+  BACKPRESSURE: 'BACKPRESSURE',
+  HANDLER_FAILED: 'HANDLER_FAILED',
+  TIMEOUT: 'TIMEOUT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  DELIBERATION_REJECTED: 'DELIBERATION_REJECTED',
+  DELIBERATION_TIMED_OUT: 'DELIBERATION_TIMED_OUT',
+  STAGE_FAILED: 'STAGE_FAILED',
+  BUS_STOPPING: 'BUS_STOPPING',
+} as const;
+export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
+
+/** All rejection codes in a fixed order; metrics index their counters by this order. */
+export const REJECTION_CODES: readonly RejectionCode[] = Object.freeze(Object.values(RejectionCode));
+
+/** What each rejection code means, and the HTTP status the server maps it to. */
+export const REJECTION_INFO: Readonly<Record<RejectionCode, { readonly httpStatus: number; readonly description: string }>> = {
+  CONSTITUTIONAL_HASH_MISMATCH: { httpStatus: 403, description: 'The message names a constitutional hash the bus does not accept.' },
+  INVALID_MESSAGE: { httpStatus: 400, description: 'The message does not match the schema (missing, extra or malformed fields).' },
+  MESSAGE_TOO_LARGE: { httpStatus: 413, description: 'Content, payload or metadata exceed the size or nesting limits.' },
+  EXPIRED: { httpStatus: 400, description: 'The message expiresAt is in the past.' },
+  DUPLICATE: { httpStatus: 409, description: 'A message with the same messageId was already accepted within the duplicate window.' },
+  UNKNOWN_SENDER: { httpStatus: 403, description: 'The sender is not a registered agent.' },
+  UNKNOWN_RECIPIENT: { httpStatus: 404, description: 'The recipient named in toAgent is not a registered agent.' },
+  TENANT_MISMATCH: { httpStatus: 403, description: 'Sender or recipient belong to another tenant than the message.' },
+  CONTENT_BLOCKED: { httpStatus: 403, description: 'A content string matched a prompt-injection or script pattern.' },
+  POLICY_DENIED: { httpStatus: 403, description: 'The policy engine denied the message.' },
+  POLICY_UNAVAILABLE: { httpStatus: 503, description: 'The policy engine could not decide (error, deadline or open breaker); the bus fails closed.' },
+  NO_ROUTE: { httpStatus: 404, description: 'No agent of the tenant can receive the message (no toAgent, or no agent with the required capabilities).' },
+  BACKPRESSURE: { httpStatus: 503, description: 'The recipient inbox or a bus queue is full; retry later.' },
+  HANDLER_FAILED: { httpStatus: 502, description: 'The recipient handler threw or rejected while processing the message.' },
+  TIMEOUT: { httpStatus: 504, description: 'The handler or the reply did not complete within the deadline.' },
+  RATE_LIMITED: { httpStatus: 429, description: 'A tenant or agent rate limit was exceeded; see Retry-After.' },
+  DELIBERATION_REJECTED: { httpStatus: 403, description: 'The held message was rejected during deliberation.' },
+  DELIBERATION_TIMED_OUT: { httpStatus: 403, description: 'The held message was not approved before its deadline (fail-closed).' },
+  STAGE_FAILED: { httpStatus: 500, description: 'A governance stage threw instead of returning a verdict; the bus fails closed.' },
+  BUS_STOPPING: { httpStatus: 503, description: 'The bus is stopping and accepts no new messages.' },
+};
+
+export const ErrorCode = {
+  BUS_NOT_STARTED: 'BUS_NOT_STARTED',
+  INVALID_OPTIONS: 'INVALID_OPTIONS',
+  INVALID_AGENT: 'INVALID_AGENT',
+  UNKNOWN_AGENT: 'UNKNOWN_AGENT',
+  ALREADY_SUBSCRIBED: 'ALREADY_SUBSCRIBED',
+  AGENT_SUBSCRIBED: 'AGENT_SUBSCRIBED',
+  REGISTRY_FULL: 'REGISTRY_FULL',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ERROR_INFO: Readonly<Record<ErrorCode, { readonly httpStatus: number; readonly description: string }>> = {
+  BUS_NOT_STARTED: { httpStatus: 503, description: 'The bus was used before start() or after stop().' },
+  INVALID_OPTIONS: { httpStatus: 500, description: 'Bus options are malformed; the message names the option.' },
+  INVALID_AGENT: { httpStatus: 400, description: 'An agent registration is malformed (agentId, tenantId, capabilities or metadata).' },
+  UNKNOWN_AGENT: { httpStatus: 404, description: 'The agent is not registered.' },
+  ALREADY_SUBSCRIBED: { httpStatus: 409, description: 'The agent already has a push subscription.' },
+  AGENT_SUBSCRIBED: { httpStatus: 409, description: 'Pull receive was called for an agent that has a push subscription.' },
+  REGISTRY_FULL: { httpStatus: 503, description: 'The registry reached maxAgents and eviction is disabled.' },
+  INVALID_ARGUMENT: { httpStatus: 400, description: 'An API argument is malformed; the message names it.' },
+  NOT_FOUND: { httpStatus: 404, description: 'The named item does not exist.' },
+  CONFLICT: { httpStatus: 409, description: 'The operation conflicts with the current state of the item.' },
+};
+
+/** A programming or configuration error. Governance refusals are never thrown. */
+export class BusError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BusError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get httpStatus(): number {
+    return ERROR_INFO[this.code].httpStatus;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isBusError(value: unknown): value is BusError {
+  return value instanceof BusError;
+}

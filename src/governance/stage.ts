@@ -1,0 +1,30 @@
+import type { AgentMessage } from '../message/schema.js';
+import type { AgentRecord } from '../registry/types.js';
+import type { Verdict } from './verdict.js';
+
+/**
+ * Facts about one message that stages share. Built once per message; later stages read what
+ * earlier ones found (the tenant stage fills `sender` and `recipient`, the schema stage
+ * `contentBytes`) and may leave their own results in `annotations` (policy decision, impact score).
+ */
+export interface GovernanceContext {
+  /** Epoch milliseconds at which the bus accepted the message for governance. */
+  readonly now: number;
+  /** Serialized size estimate of content + payload + metadata (bytes; exact when near the limit). */
+  contentBytes: number;
+  sender: AgentRecord | undefined;
+  /** The direct recipient (toAgent), when there is one. */
+  recipient: AgentRecord | undefined;
+  /** Results stages leave for later stages, the journal and the caller. */
+  readonly annotations: Record<string, unknown>;
+}
+
+/**
+ * One governance step. `evaluate` returns a verdict directly when it needs no I/O; the runner
+ * only awaits when a stage returns a promise. A stage that throws is treated as a refusal
+ * (`STAGE_FAILED`): the bus fails closed.
+ */
+export interface GovernanceStage {
+  readonly name: string;
+  evaluate(message: AgentMessage, ctx: GovernanceContext): Verdict | PromiseLike<Verdict>;
+}
