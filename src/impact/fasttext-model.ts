@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { FastText, type FastTextCore } from 'fasttext.wasm';
+import { normalizeForModel } from './text.js';
+import type { TextModel } from './text-model.js';
+
+export const HIGH_IMPACT_LABEL = '__label__high';
+const MODEL_FS_PATH = '/impact-model.bin';
+
+export interface FastTextModelOptions {
+  /** Name shown in annotations; default "fasttext". */
+  name?: string;
+  /** Label of the high-impact class; default "__label__high". */
+  highLabel?: string;
+}
+
+/**
+ * A supervised fastText classifier (fasttext.wasm) trained by `npm run train:impact`.
+ * Prediction is synchronous and costs a few microseconds; the model lives in its own wasm
+ * instance.
+ */
+export class FastTextModel implements TextModel {
+  readonly name: string;
+  readonly labels: readonly string[];
+
+  private constructor(
+    private readonly core: FastTextCore,
+    private readonly highLabel: string,
+    name: string,
+    labels: readonly string[],
+  ) {
+    this.name = name;
+    this.labels = labels;
+  }
+
+  /** Loads a model from bytes. Throws when the bytes are not a supervised model with `highLabel`. */
+  static async fromBytes(bytes: Uint8Array, options: FastTextModelOptions = {}): Promise<FastTextModel> {
+    const fastText = await FastText.create();
+    const core = new fastText.core.FastText();
+    fastText.fs.writeFile(MODEL_FS_PATH, bytes);
+    try {
+      core.loadModel(MODEL_FS_PATH);
+    } finally {
+      fastText.fs.unlink(MODEL_FS_PATH);
+    }
+    const labels = readLabels(core);
+    const highLabel = options.highLabel ?? HIGH_IMPACT_LABEL;
+    if (labels.length !== 2 || !labels.includes(highLabel)) {
+      throw new Error(`fastText model must have two labels including ${highLabel}; it has [${labels.join(', ')}]`);
+    }
+    return new FastTextModel(core, highLabel, options.name ?? 'fasttext', labels);
+  }
+
+  static async fromFile(path: string | URL, options: FastTextModelOptions = {}): Promise<FastTextModel> {
+    const bytes = await readFile(path);
+    return FastTextModel.fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), options);
+  }
+
+  predict(text: string): number {
+    return this.predictNormalized(normalizeForModel(text));
+  }
+
+  /** For text already passed through `normalizeForModel` (the training script's evaluation). */
+  predictNormalized(normalized: string): number {
+    const top = this.core.predict(normalized, 1, 0);
+    try {
+      if (top.size() === 0) return 0;
+      const [probability, label] = top.get(0);
+      // Two classes: the probability of "high" is the top probability or its complement.
+      return label === this.highLabel ? probability : 1 - probability;
+    } finally {
+      top.delete();
+    }
+  }
+}
+
+function readLabels(core: FastTextCore): string[] {
+  const [labels, counts] = core.getLabels();
+  const out: string[] = [];
+  for (let i = 0; i < labels.size(); i++) out.push(labels.get(i));
+  labels.delete();
+  counts.delete();
+  return out;
+}
