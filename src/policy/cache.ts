@@ -1,0 +1,264 @@
+import { createClient } from 'redis';
+import { BusError, ErrorCode } from '../errors.js';
+import type { PolicyDecision } from './types.js';
+
+/**
+ * Decision cache: a bounded LRU with a TTL in memory, and optionally a second tier in Redis shared
+ * by several bus nodes. Redis failures are counted and ignored — they degrade the cache, never
+ * change a decision. Only real decisions are cached (never engine failures or fail-open allows).
+ */
+
+/** The part of a node-redis v5 client the cache uses. */
+export interface RedisTierClient {
+  readonly isReady: boolean;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { expiration: { type: 'EX'; value: number } }): Promise<unknown>;
+}
+
+export interface RedisTierOptions {
+  /** A connected node-redis client, owned by the caller. */
+  client?: RedisTierClient;
+  /** Or a URL: the cache creates, connects and closes its own client (offline queue disabled). */
+  url?: string;
+  /** Prepended to every key (default 'eab:policy:'). */
+  keyPrefix?: string;
+  /** Redis TTL in seconds (default: the memory TTL). */
+  ttlSeconds?: number;
+  /** A Redis read slower than this counts as an error and as a miss (default 50 ms). */
+  timeoutMs?: number;
+}
+
+export interface DecisionCacheOptions {
+  /** Default 10,000. */
+  maxEntries?: number;
+  /** Default 300,000 ms. */
+  ttlMs?: number;
+  redis?: RedisTierOptions;
+}
+
+export interface DecisionCacheStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+  invalidations: number;
+  redisHits: number;
+  redisMisses: number;
+  redisErrors: number;
+  redisWrites: number;
+  size: number;
+}
+
+interface Entry {
+  readonly decision: PolicyDecision;
+  readonly expiresAt: number;
+}
+
+export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+export const DEFAULT_CACHE_TTL_MS = 300_000;
+
+export class DecisionCache {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly counters: Omit<DecisionCacheStats, 'size'> = {
+    hits: 0,
+    misses: 0,
+    evictions: 0,
+    expirations: 0,
+    invalidations: 0,
+    redisHits: 0,
+    redisMisses: 0,
+    redisErrors: 0,
+    redisWrites: 0,
+  };
+  private redis: RedisTierClient | undefined;
+  private readonly ownedRedis: { close(): Promise<unknown> } | undefined;
+  private readonly redisPrefix: string;
+  private readonly redisTtlSeconds: number;
+  private readonly redisTimeoutMs: number;
+  private readonly connecting: Promise<void> | undefined;
+
+  constructor(options: DecisionCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
+    this.ttlMs = options.ttlMs ?? DEFAULT_CACHE_TTL_MS;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) {
+      throw new BusError(ErrorCode.INVALID_OPTIONS, 'policy cache maxEntries must be a positive integer');
+    }
+    if (!(this.ttlMs > 0)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'policy cache ttlMs must be positive');
+    const r = options.redis;
+    this.redisPrefix = r?.keyPrefix ?? 'eab:policy:';
+    this.redisTtlSeconds = Math.max(1, Math.round(r?.ttlSeconds ?? this.ttlMs / 1000));
+    this.redisTimeoutMs = r?.timeoutMs ?? 50;
+    if (r?.client !== undefined) {
+      this.redis = r.client;
+    } else if (r?.url !== undefined) {
+      const client = createClient({ url: r.url, disableOfflineQueue: true });
+      client.on('error', () => {
+        this.counters.redisErrors++;
+      });
+      this.ownedRedis = client;
+      this.connecting = client.connect().then(
+        () => {
+          this.redis = client as unknown as RedisTierClient;
+        },
+        () => {
+          this.counters.redisErrors++;
+        },
+      );
+    }
+  }
+
+  /** Resolves once an owned Redis client is connected (or failed to connect: the cache then runs memory-only). */
+  async ready(): Promise<void> {
+    await this.connecting;
+  }
+
+  get hasRemote(): boolean {
+    return this.redis !== undefined || this.connecting !== undefined;
+  }
+
+  /** Memory tier only; synchronous. `now` is epoch ms (the governance context's clock). */
+  get(key: string, now: number): PolicyDecision | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      this.counters.misses++;
+      return undefined;
+    }
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      this.counters.expirations++;
+      this.counters.misses++;
+      return undefined;
+    }
+    // Re-insert to mark as most recently used (Map keeps insertion order).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.counters.hits++;
+    return entry.decision;
+  }
+
+  /** Stores in memory, and writes through to Redis in the background. */
+  set(key: string, decision: PolicyDecision, now: number): void {
+    this.setLocal(key, decision, now);
+    const redis = this.redis;
+    if (redis === undefined) return;
+    if (!redis.isReady) {
+      this.counters.redisErrors++;
+      return;
+    }
+    redis.set(this.redisPrefix + key, JSON.stringify(decision), { expiration: { type: 'EX', value: this.redisTtlSeconds } }).then(
+      () => {
+        this.counters.redisWrites++;
+      },
+      () => {
+        this.counters.redisErrors++;
+      },
+    );
+  }
+
+  /** Second tier: never rejects; a hit is copied into memory. */
+  async getRemote(key: string, now: number): Promise<PolicyDecision | undefined> {
+    const redis = this.redis;
+    if (redis === undefined) return undefined;
+    if (!redis.isReady) {
+      this.counters.redisErrors++;
+      return undefined;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const text = await Promise.race([
+        redis.get(this.redisPrefix + key),
+        new Promise<never>((_, rejectTimeout) => {
+          timer = setTimeout(() => rejectTimeout(new Error('redis read timed out')), this.redisTimeoutMs);
+        }),
+      ]);
+      if (text === null) {
+        this.counters.redisMisses++;
+        return undefined;
+      }
+      const decision = parseDecision(text);
+      if (decision === undefined) {
+        this.counters.redisErrors++;
+        return undefined;
+      }
+      this.counters.redisHits++;
+      this.setLocal(key, decision, now);
+      return decision;
+    } catch {
+      this.counters.redisErrors++;
+      return undefined;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** Drops every memory entry (bundle change). Redis entries are keyed by bundle hash and simply age out. */
+  clear(): void {
+    this.entries.clear();
+    this.counters.invalidations++;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  stats(): DecisionCacheStats {
+    return { ...this.counters, size: this.entries.size };
+  }
+
+  async close(): Promise<void> {
+    await this.connecting;
+    if (this.ownedRedis !== undefined && this.redis !== undefined) {
+      this.redis = undefined;
+      await this.ownedRedis.close().catch(() => undefined);
+    }
+    this.redis = undefined;
+  }
+
+  private setLocal(key: string, decision: PolicyDecision, now: number): void {
+    const entries = this.entries;
+    if (entries.has(key)) entries.delete(key);
+    else if (entries.size >= this.maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done !== true) {
+        entries.delete(oldest.value);
+        this.counters.evictions++;
+      }
+    }
+    entries.set(key, { decision, expiresAt: now + this.ttlMs });
+  }
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+function parseDecision(text: string): PolicyDecision | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const d = v as Record<string, unknown>;
+  if (
+    typeof d['allow'] !== 'boolean' ||
+    !isStringArray(d['policyIds']) ||
+    !isStringArray(d['diagnostics']) ||
+    typeof d['engine'] !== 'string' ||
+    typeof d['latencyUs'] !== 'number' ||
+    typeof d['bundleHash'] !== 'string'
+  ) {
+    return undefined;
+  }
+  return Object.freeze({
+    allow: d['allow'],
+    policyIds: d['policyIds'],
+    diagnostics: d['diagnostics'],
+    engine: d['engine'],
+    latencyUs: d['latencyUs'],
+    bundleHash: d['bundleHash'],
+  });
+}

@@ -1,0 +1,289 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { lineColumnAt, PolicyBundleError, type BundleIssue } from './bundle-error.js';
+import { PolicyEngineError, PolicyFailureKind, type PolicyDecision, type PolicyEngine, type PolicyRequest } from './types.js';
+
+/**
+ * Embedded Cedar engine. Policies are validated against the schema when loaded (an invalid set is
+ * refused with file, line and message) and pre-parsed once into the wasm module's policy store, so
+ * a decision only converts the request. Policy ids come from each policy's `@id("…")` annotation.
+ *
+ * Entity model (the schema must declare these): principal `Agent` {tenant, agentType, roles},
+ * resource `Target` {kind, tenant, agentType, roles, capabilities}, action `Action::"<messageType>"`,
+ * context as PolicyContext.
+ */
+
+export interface BundleFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface CedarBundleInput {
+  /** `*.cedar` files. */
+  readonly policies: readonly BundleFile[];
+  /** A `*.cedarschema` (Cedar syntax) or `*.cedarschema.json` / `*.json` (JSON syntax) file. */
+  readonly schema: BundleFile;
+}
+
+export interface CedarEngineOptions {
+  /** Engine name in decisions and cache keys (default 'cedar'). */
+  name?: string;
+  /** Stamped on every decision (default: '' — the ConstitutionManager supplies the bundle hash). */
+  bundleHash?: string;
+}
+
+export const PRINCIPAL_TYPE = 'Agent';
+export const RESOURCE_TYPE = 'Target';
+
+let storeSequence = 0;
+
+function issuesOf(file: BundleFile, errors: readonly cedar.DetailedError[], policyId?: string): BundleIssue[] {
+  return errors.map((e) => {
+    const at = e.sourceLocations?.[0];
+    const { line, column } = at === undefined ? { line: 0, column: 0 } : lineColumnAt(file.text, at.start);
+    const help = e.help === null ? '' : ` (${e.help})`;
+    const label = at?.label ? ` — ${at.label}` : '';
+    return { file: file.name, line, column, message: e.message + label + help, ...(policyId === undefined ? {} : { policyId }) };
+  });
+}
+
+function isJsonSchemaFile(name: string): boolean {
+  return name.endsWith('.json');
+}
+
+function parseSchema(
+  file: BundleFile,
+): { schema: cedar.Schema; actionEntities: Map<string, cedar.EntityJson[]> } | { issues: BundleIssue[] } {
+  let schema: cedar.Schema = file.text;
+  if (isJsonSchemaFile(file.name)) {
+    try {
+      schema = JSON.parse(file.text) as cedar.Schema;
+    } catch (error) {
+      const m = /position (\d+)/.exec(error instanceof Error ? error.message : '');
+      const loc = m === null ? { line: 0, column: 0 } : lineColumnAt(file.text, Buffer.byteLength(file.text.slice(0, Number(m[1]))));
+      return { issues: [{ file: file.name, ...loc, message: `schema is not JSON: ${(error as Error).message}` }] };
+    }
+  }
+  const parsed = cedar.schemaToJson(schema);
+  if (parsed.type === 'failure') return { issues: issuesOf(file, parsed.errors) };
+  return { schema, actionEntities: actionEntitiesOf(parsed.json) };
+}
+
+/**
+ * For each action of the (empty-namespace) schema: the action entity and its ancestor groups, with
+ * their parents. Passing these with each request is cheaper than having Cedar re-derive them from
+ * the schema on every call.
+ */
+function actionEntitiesOf(json: cedar.SchemaJson<string>): Map<string, cedar.EntityJson[]> {
+  const actions = json['']?.actions ?? {};
+  const parentsOf = (id: string): cedar.EntityUidJson[] =>
+    (actions[id]?.memberOf ?? []).map((m) => ({ type: 'Action', id: m.id }));
+  const out = new Map<string, cedar.EntityJson[]>();
+  for (const id of Object.keys(actions)) {
+    const chain: cedar.EntityJson[] = [];
+    const seen = new Set<string>();
+    const queue = [id];
+    while (queue.length > 0) {
+      const next = queue.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const parents = parentsOf(next);
+      chain.push({ uid: { type: 'Action', id: next }, attrs: {}, parents });
+      for (const parent of parents) queue.push((parent as cedar.TypeAndId).id);
+    }
+    out.set(id, chain);
+  }
+  return out;
+}
+
+/** Whether a Cedar expression can observe the principal or resource other than through attributes. */
+function exprUsesIds(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) return node.some(exprUsesIds);
+  const obj = node as Record<string, unknown>;
+  const v = obj['Var'];
+  if (v === 'principal' || v === 'resource') return true;
+  for (const [op, arg] of Object.entries(obj)) {
+    if ((op === '.' || op === 'has' || op === 'is') && arg !== null && typeof arg === 'object') {
+      const left = (arg as Record<string, unknown>)['left'] as Record<string, unknown> | undefined;
+      const isVarLeft = left !== undefined && (left['Var'] === 'principal' || left['Var'] === 'resource');
+      // `principal.attr`, `principal has attr`, `principal is Type` depend on attributes/type only.
+      if (isVarLeft && !(op === 'is' && (arg as Record<string, unknown>)['in'] !== undefined)) continue;
+    }
+    if (exprUsesIds(arg)) return true;
+  }
+  return false;
+}
+
+function policyUsesIds(json: cedar.PolicyJson): boolean {
+  if (json.principal.op !== 'All' && !(json.principal.op === 'is' && json.principal.in === undefined)) return true;
+  if (json.resource.op !== 'All' && !(json.resource.op === 'is' && json.resource.in === undefined)) return true;
+  return json.conditions.some((c) => exprUsesIds(c.body));
+}
+
+export class CedarEngine implements PolicyEngine {
+  readonly name: string;
+  readonly bundleHash: string;
+  readonly synchronous = true;
+  readonly usesEntityIds: boolean;
+  /** Policy ids in load order. */
+  readonly policyIds: readonly string[];
+  private readonly storeId: string;
+  private readonly actionEntities: Map<string, cedar.EntityJson[]>;
+  private closed = false;
+
+  private constructor(
+    name: string,
+    bundleHash: string,
+    storeId: string,
+    actionEntities: Map<string, cedar.EntityJson[]>,
+    policyIds: string[],
+    usesEntityIds: boolean,
+  ) {
+    this.name = name;
+    this.bundleHash = bundleHash;
+    this.storeId = storeId;
+    this.actionEntities = actionEntities;
+    this.policyIds = Object.freeze(policyIds);
+    this.usesEntityIds = usesEntityIds;
+  }
+
+  /** Validates and pre-parses a policy set. Throws PolicyBundleError (file, line, message) when invalid. */
+  static load(input: CedarBundleInput, options: CedarEngineOptions = {}): CedarEngine {
+    const issues: BundleIssue[] = [];
+    const parsedSchema = parseSchema(input.schema);
+    if ('issues' in parsedSchema) throw new PolicyBundleError(parsedSchema.issues);
+    const schema = parsedSchema.schema;
+    if (input.policies.length === 0) {
+      throw new PolicyBundleError([{ file: input.schema.name, line: 0, column: 0, message: 'the bundle has no *.cedar policy file' }]);
+    }
+
+    const byId: Record<string, string> = {};
+    const where = new Map<string, string>();
+    let usesIds = false;
+    for (const file of input.policies) {
+      const validation = cedar.validate({ schema, policies: { staticPolicies: file.text }, validationSettings: { mode: 'strict' } });
+      if (validation.type === 'failure') {
+        issues.push(...issuesOf(file, validation.errors));
+        continue;
+      }
+      for (const v of validation.validationErrors) issues.push(...issuesOf(file, [v.error], v.policyId));
+      const parts = cedar.policySetTextToParts(file.text);
+      if (parts.type === 'failure') {
+        issues.push(...issuesOf(file, parts.errors));
+        continue;
+      }
+      if (parts.policy_templates.length > 0) {
+        issues.push({ file: file.name, line: 0, column: 0, message: 'policy templates are not supported in bundles' });
+      }
+      let cursor = 0;
+      for (const text of parts.policies) {
+        const found = file.text.indexOf(text, cursor);
+        const loc = found < 0 ? { line: 0, column: 0 } : lineColumnAt(file.text, Buffer.byteLength(file.text.slice(0, found)));
+        if (found >= 0) cursor = found + text.length;
+        const json = cedar.policyToJson(text);
+        if (json.type === 'failure') {
+          issues.push(...issuesOf({ name: file.name, text }, json.errors));
+          continue;
+        }
+        const id = json.json.annotations?.['id'];
+        if (id === undefined || id === '') {
+          issues.push({ file: file.name, ...loc, message: 'policy has no @id("…") annotation' });
+          continue;
+        }
+        const previous = where.get(id);
+        if (previous !== undefined) {
+          issues.push({ file: file.name, ...loc, message: `duplicate policy id "${id}" (also in ${previous})`, policyId: id });
+          continue;
+        }
+        where.set(id, file.name);
+        byId[id] = text;
+        usesIds ||= policyUsesIds(json.json);
+      }
+    }
+    if (issues.length > 0) throw new PolicyBundleError(issues);
+
+    const seq = ++storeSequence;
+    const storeId = `eab-policies-${seq}`;
+    const preparsed = cedar.preparsePolicySet(storeId, { staticPolicies: byId });
+    if (preparsed.type === 'failure') throw new PolicyBundleError(issuesOf(input.schema, preparsed.errors));
+    return new CedarEngine(options.name ?? 'cedar', options.bundleHash ?? '', storeId, parsedSchema.actionEntities, Object.keys(byId), usesIds);
+  }
+
+  /** Loads every `*.cedar` file and the one schema file of a directory. */
+  static async fromDirectory(dir: string, options: CedarEngineOptions = {}): Promise<CedarEngine> {
+    const { policies, schema } = await readCedarFiles(dir);
+    return CedarEngine.load({ policies, schema }, options);
+  }
+
+  evaluate(req: PolicyRequest): PolicyDecision {
+    if (this.closed) throw new PolicyEngineError(PolicyFailureKind.ERROR, 'cedar engine is closed');
+    const start = performance.now();
+    const p = req.principal;
+    const r = req.resource;
+    const principal = { type: PRINCIPAL_TYPE, id: p.id };
+    const resource = { type: RESOURCE_TYPE, id: r.id };
+    const actionChain = this.actionEntities.get(req.action);
+    if (actionChain === undefined) {
+      throw new PolicyEngineError(PolicyFailureKind.ERROR, `cedar: the schema declares no action "${req.action}"`);
+    }
+    const answer = cedar.statefulIsAuthorized({
+      principal,
+      action: actionChain[0]!.uid,
+      resource,
+      context: req.context as unknown as cedar.Context,
+      preparsedPolicySetId: this.storeId,
+      entities: [
+        ...actionChain,
+        { uid: principal, attrs: { tenant: p.tenant, agentType: p.agentType, roles: p.roles as string[] }, parents: [] },
+        {
+          uid: resource,
+          attrs: { kind: r.kind, tenant: r.tenant, agentType: r.agentType, roles: r.roles as string[], capabilities: r.capabilities as string[] },
+          parents: [],
+        },
+      ],
+    });
+    if (answer.type === 'failure') {
+      throw new PolicyEngineError(PolicyFailureKind.ERROR, 'cedar: ' + answer.errors.map((e) => e.message).join('; '));
+    }
+    const { decision, diagnostics } = answer.response;
+    const allow = decision === 'allow';
+    const notes = diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
+    if (!allow && diagnostics.reason.length === 0) notes.push('no policy permits this request');
+    return Object.freeze({
+      allow,
+      policyIds: diagnostics.reason,
+      diagnostics: notes,
+      engine: this.name,
+      latencyUs: (performance.now() - start) * 1000,
+      bundleHash: this.bundleHash,
+    });
+  }
+
+  /** Releases the pre-parsed policy set (replaced by an empty one: the wasm API has no delete). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    cedar.preparsePolicySet(this.storeId, { staticPolicies: {} });
+  }
+}
+
+export interface CedarFiles {
+  policies: BundleFile[];
+  schema: BundleFile;
+}
+
+/** Reads `*.cedar` files (sorted by name) and exactly one schema file from a directory. */
+export async function readCedarFiles(dir: string): Promise<CedarFiles> {
+  const names = (await readdir(dir)).sort();
+  const policyNames = names.filter((n) => n.endsWith('.cedar'));
+  const schemaNames = names.filter((n) => n.endsWith('.cedarschema') || n.endsWith('.cedarschema.json'));
+  if (schemaNames.length !== 1) {
+    throw new PolicyBundleError([
+      { file: dir, line: 0, column: 0, message: `expected exactly one *.cedarschema or *.cedarschema.json file, found ${schemaNames.length}` },
+    ]);
+  }
+  const read = async (name: string): Promise<BundleFile> => ({ name, text: await readFile(path.join(dir, name), 'utf8') });
+  return { policies: await Promise.all(policyNames.map(read)), schema: await read(schemaNames[0]!) };
+}

@@ -1,0 +1,140 @@
+import type { GovernanceContext } from '../governance/stage.js';
+import { CONSTITUTIONAL_HASH } from '../message/constants.js';
+import type { AgentMessage } from '../message/schema.js';
+import type { AgentRecord } from '../registry/types.js';
+import {
+  ResourceKind,
+  SizeClass,
+  type HashAuthority,
+  type PolicyContext,
+  type PolicyPrincipal,
+  type PolicyRequest,
+  type PolicyResource,
+} from './types.js';
+
+/**
+ * Builds the PolicyRequest for one message. Everything the engine sees is coarse on purpose
+ * (size class instead of bytes, hour instead of a timestamp, labels instead of content) so that
+ * equal situations give equal requests and the decision cache can answer them.
+ */
+export interface RequestBuilderOptions {
+  /** Offset applied to `ctx.now` before taking the hour and weekday (default 0 = UTC). */
+  utcOffsetMinutes?: number;
+  /** Scalar fields of `message.content` to add as `context.content` (default none: content stays out of policy). */
+  contentFields?: readonly string[];
+  /** Upper bounds (exclusive, bytes) of the small, medium and large classes. Default 1,024 / 10,000 / 100,000. */
+  sizeClassBounds?: readonly [small: number, medium: number, large: number];
+}
+
+export type RequestBuilder = (message: AgentMessage, ctx: GovernanceContext, authority: HashAuthority | undefined) => PolicyRequest;
+
+const EMPTY: readonly string[] = Object.freeze([]);
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export const DEFAULT_SIZE_CLASS_BOUNDS: readonly [number, number, number] = Object.freeze([1_024, 10_000, 100_000]) as readonly [
+  number,
+  number,
+  number,
+];
+
+export function sizeClassOf(bytes: number, bounds: readonly [number, number, number] = DEFAULT_SIZE_CLASS_BOUNDS): SizeClass {
+  if (bytes < bounds[0]) return SizeClass.SMALL;
+  if (bytes < bounds[1]) return SizeClass.MEDIUM;
+  if (bytes < bounds[2]) return SizeClass.LARGE;
+  return SizeClass.HUGE;
+}
+
+/** Strings of an unknown value, sorted and de-duplicated; anything that is not an array of strings gives []. */
+export function stringSet(value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) return EMPTY;
+  const out: string[] = [];
+  for (const item of value) if (typeof item === 'string') out.push(item);
+  if (out.length === 0) return EMPTY;
+  out.sort();
+  let w = 1;
+  for (let r = 1; r < out.length; r++) if (out[r] !== out[w - 1]) out[w++] = out[r]!;
+  out.length = w;
+  return out;
+}
+
+function rolesOf(record: AgentRecord): readonly string[] {
+  return stringSet(record.metadata['roles']);
+}
+
+export function createRequestBuilder(options: RequestBuilderOptions = {}): RequestBuilder {
+  const offsetMs = (options.utcOffsetMinutes ?? 0) * 60_000;
+  const bounds = options.sizeClassBounds ?? DEFAULT_SIZE_CLASS_BOUNDS;
+  const contentFields = options.contentFields === undefined ? undefined : [...new Set(options.contentFields)].sort();
+  // Registry records are long-lived and read-only: their principal/resource views are built once.
+  const principals = new WeakMap<AgentRecord, PolicyPrincipal>();
+  const recipients = new WeakMap<AgentRecord, PolicyResource>();
+
+  function principalOf(message: AgentMessage, sender: AgentRecord | undefined): PolicyPrincipal {
+    if (sender === undefined) {
+      return { id: message.fromAgent, agentType: '', tenant: message.tenantId, roles: EMPTY };
+    }
+    let p = principals.get(sender);
+    if (p === undefined) {
+      p = Object.freeze({ id: sender.agentId, agentType: sender.agentType, tenant: sender.tenantId, roles: rolesOf(sender) });
+      principals.set(sender, p);
+    }
+    return p;
+  }
+
+  function resourceOf(message: AgentMessage, recipient: AgentRecord | undefined): PolicyResource {
+    if (recipient !== undefined) {
+      let r = recipients.get(recipient);
+      if (r === undefined) {
+        r = Object.freeze({
+          kind: ResourceKind.AGENT,
+          id: recipient.agentId,
+          tenant: recipient.tenantId,
+          agentType: recipient.agentType,
+          roles: rolesOf(recipient),
+          capabilities: EMPTY,
+        });
+        recipients.set(recipient, r);
+      }
+      return r;
+    }
+    if (message.toAgent !== undefined) {
+      return { kind: ResourceKind.AGENT, id: message.toAgent, tenant: message.tenantId, agentType: '', roles: EMPTY, capabilities: EMPTY };
+    }
+    const caps = stringSet(message.requiredCapabilities);
+    if (caps.length > 0) {
+      return { kind: ResourceKind.CAPABILITY, id: 'capability:' + caps.join(','), tenant: message.tenantId, agentType: '', roles: EMPTY, capabilities: caps };
+    }
+    return { kind: ResourceKind.BROADCAST, id: 'broadcast', tenant: message.tenantId, agentType: '', roles: EMPTY, capabilities: EMPTY };
+  }
+
+  function contentOf(message: AgentMessage, fields: readonly string[]): Record<string, string | number | boolean> {
+    const out: Record<string, string | number | boolean> = {};
+    for (const field of fields) {
+      const v = message.content[field];
+      if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[field] = v;
+    }
+    return out;
+  }
+
+  return function buildPolicyRequest(message, ctx, authority) {
+    const local = ctx.now + offsetMs;
+    const hash = message.constitutionalHash;
+    const context: PolicyContext = {
+      priority: message.priority,
+      sizeClass: sizeClassOf(ctx.contentBytes, bounds),
+      hour: Math.floor((local % DAY_MS) / HOUR_MS),
+      weekday: (Math.floor(local / DAY_MS) + 4) % 7,
+      labels: stringSet(message.metadata?.['labels']),
+      constitutionalHash: hash,
+      hashAccepted: authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now),
+      ...(contentFields === undefined ? {} : { content: contentOf(message, contentFields) }),
+    };
+    return {
+      principal: principalOf(message, ctx.sender),
+      action: message.messageType,
+      resource: resourceOf(message, ctx.recipient),
+      context,
+    };
+  };
+}
