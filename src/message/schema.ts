@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TString } from '@sinclair/typebox';
 import {
   CAPABILITY_PATTERN_SOURCE,
   DEFAULT_LIMITS,
@@ -19,7 +19,7 @@ import {
  */
 const JsonObject = Type.Unsafe<Record<string, unknown>>({ type: 'object' });
 
-function id(limits: MessageLimits, description: string): TSchema {
+function id(limits: MessageLimits, description: string): TString {
   return Type.String({ minLength: 1, maxLength: limits.maxIdLength, pattern: ID_PATTERN_SOURCE, description });
 }
 

@@ -1,0 +1,703 @@
+import { BusError, ErrorCode, RejectionCode } from './errors.js';
+import { DeliveryManager } from './delivery/manager.js';
+import type { DeliveryOutcome, MessageHandler, SubscribeOptions } from './delivery/mailbox.js';
+import { StaticHashAuthority, type HashAuthority } from './governance/hash-authority.js';
+import { GovernancePipeline } from './governance/pipeline.js';
+import type { GovernanceContext, GovernanceStage } from './governance/stage.js';
+import { DuplicateWindow, FreshnessStage, type DuplicateWindowOptions } from './governance/stages/freshness.js';
+import { checkPin } from './governance/stages/pin.js';
+import { DEFAULT_SCREEN_PATTERNS, ScreenStage, type ScreenPattern } from './governance/stages/screen.js';
+import { TenantStage } from './governance/stages/tenant.js';
+import { isThenable, reject, type Hold, type Reject, type Verdict } from './governance/verdict.js';
+import { CONSTITUTIONAL_HASH, DEFAULT_LIMITS, type MessageLimits } from './message/constants.js';
+import type { AgentMessage, MessageInput } from './message/schema.js';
+import { MessageBuilder } from './message/validate.js';
+import { MetricsCollector, type BusMetrics } from './metrics/collector.js';
+import { LatencyHistogram, nowNs } from './metrics/latency.js';
+import { MeteringQueue, type MeteringOptions } from './metering/queue.js';
+import { MeteredOperation, type MeteringSink } from './metering/types.js';
+import { UsageAggregator, type UsageBucket } from './metering/usage-sink.js';
+import { InMemoryAgentRegistry } from './registry/memory.js';
+import type { AgentRegistry } from './registry/registry.js';
+import type { AgentQuery, AgentRecord, AgentRegistration } from './registry/types.js';
+import { ReplyTracker, type PendingReply } from './routing/replies.js';
+import { Router, type BroadcastFilter } from './routing/router.js';
+
+export type SendStatus = 'delivered' | 'rejected' | 'held';
+
+export interface SendResult {
+  /** True when the message was delivered (or held) and no recipient failed. */
+  ok: boolean;
+  status: SendStatus;
+  messageId: string;
+  code?: RejectionCode;
+  reason?: string;
+  /** Agents the message was handed to. */
+  recipients: string[];
+  lane?: 'fast' | 'deliberation';
+  deliberationId?: string;
+  /** Recipients whose delivery failed (BACKPRESSURE, HANDLER_FAILED, TIMEOUT, ...). */
+  failures?: DeliveryOutcome[];
+  /** On request(): the response whose correlationId matched. */
+  reply?: AgentMessage;
+  /** Facts stages left (impact score, policy decision, matched pattern, ...). */
+  details?: Record<string, unknown>;
+}
+
+export interface SendOptions {
+  /**
+   * Wait until every push recipient's handler settled and report HANDLER_FAILED / TIMEOUT per
+   * recipient. Default false: the result is ready when the message is in every recipient's
+   * mailbox or handler (handler failures are then counted, journaled and reported to
+   * onDeliveryFailure listeners).
+   */
+  awaitDelivery?: boolean;
+}
+
+/** A decision record the bus hands to the journal. */
+export interface DecisionRecord {
+  type: 'message.delivered' | 'message.rejected' | 'message.held' | 'message.released' | 'delivery.failed';
+  at: number;
+  messageId?: string;
+  tenantId?: string;
+  fromAgent?: string;
+  toAgent?: string;
+  recipients?: string[];
+  code?: string;
+  reason?: string;
+  constitutionalHash?: string;
+  details?: Record<string, unknown>;
+  message?: AgentMessage;
+}
+
+/** Where decisions are recorded (the governance journal implements this). */
+export interface DecisionSink {
+  /** Synchronous and cheap; false when the sink cannot take more right now. */
+  append(record: DecisionRecord): boolean;
+  readonly writable?: boolean;
+  flush?(): Promise<void>;
+}
+
+/** Receives held messages (the deliberation service implements this). */
+export interface HoldHandler {
+  hold(request: { message: AgentMessage; reason: string; details?: Record<string, unknown>; annotations: Record<string, unknown> }): { deliberationId: string } | Promise<{ deliberationId: string }>;
+}
+
+export interface AgentBusOptions {
+  /** The active constitutional hash (default cdd01ef066bc6cf2). */
+  constitutionalHash?: string;
+  /** Further hashes accepted during a rotation. */
+  acceptedHashes?: readonly string[];
+  /** Replaces the two options above (e.g. a constitution manager with rotation windows). */
+  hashAuthority?: HashAuthority;
+  limits?: Partial<MessageLimits>;
+  registry?: AgentRegistry;
+  /** With the built-in registry: most agents kept, the stalest evicted beyond (default unbounded). */
+  maxAgents?: number;
+  /** Extra governance stages, run in order after the built-in ones (pin, schema, freshness, tenant, screen). */
+  stages?: readonly GovernanceStage[];
+  /** The content screen: on by default; false turns it off; or custom patterns. */
+  screen?: boolean | { patterns: readonly ScreenPattern[] };
+  duplicateWindow?: DuplicateWindowOptions;
+  /** Messages one agent's inbox holds before BACKPRESSURE (default 10,000). */
+  inboxCapacity?: number;
+  /** An async handler that has not settled after this long is timed out (default 30,000 ms). */
+  handlerTimeoutMs?: number;
+  /** request() deadline when the call names none (default 30,000 ms). */
+  requestTimeoutMs?: number;
+  /** Metering: on by default with an in-memory per-tenant hourly usage sink; false turns it off. */
+  metering?: false | (Partial<Omit<MeteringOptions, 'sink'>> & { sink?: MeteringSink });
+  /** Time one message in N for per-stage latency (default 16; 1 times every message). */
+  timingSampleEvery?: number;
+  /** Decision journal (default: none). */
+  journal?: DecisionSink;
+  /** Where held messages go (default: none — a hold is then refused, fail-closed). */
+  deliberation?: HoldHandler;
+  /** How long stop() waits for in-flight sends and handlers (default 5,000 ms). */
+  drainTimeoutMs?: number;
+  clock?: () => number;
+}
+
+type DeliveryFailureListener = (event: { agentId: string; message: AgentMessage; code: RejectionCode; reason: string }) => void;
+
+interface ProcessRequest {
+  mode: 'send' | 'broadcast';
+  filter: BroadcastFilter | undefined;
+  awaitDelivery: boolean;
+  replyTimeoutMs: number;
+}
+
+const SEND: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: 0 };
+const SEND_AWAIT: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: true, replyTimeoutMs: 0 };
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new BusError(ErrorCode.INVALID_OPTIONS, `${name} must be a positive integer (got ${String(value)})`);
+  return v;
+}
+
+/**
+ * The governed agent bus. Every message passes the pin check, the schema, then the governance
+ * stages (freshness, tenant, screen, and any added ones such as policy and impact); a message that
+ * proceeds is routed and handed to its recipients' mailboxes, a held one goes to deliberation, a
+ * refused one comes back as a result with a stable code. The send path is synchronous until a
+ * stage or a handler is really asynchronous.
+ */
+export class AgentBus {
+  readonly registry: AgentRegistry;
+  private readonly authority: HashAuthority;
+  private readonly builder: MessageBuilder;
+  private readonly pipeline: GovernancePipeline;
+  private readonly seen: DuplicateWindow;
+  private readonly delivery: DeliveryManager;
+  private readonly replies = new ReplyTracker();
+  private readonly router: Router;
+  private readonly metricsCollector = new MetricsCollector();
+  private readonly metering: MeteringQueue | undefined;
+  private readonly usageSink: UsageAggregator | undefined;
+  private readonly journal: DecisionSink | undefined;
+  private readonly deliberation: HoldHandler | undefined;
+  private readonly clock: () => number;
+  private readonly timingMask: number;
+  private readonly requestTimeoutMs: number;
+  private readonly drainTimeoutMs: number;
+  private readonly failureListeners: DeliveryFailureListener[] = [];
+  private sequence = 0;
+  private running = false;
+  private stopping = false;
+  private startedAt: number | undefined;
+  private asyncInFlight = 0;
+
+  constructor(options: AgentBusOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new BusError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
+    this.clock = options.clock ?? Date.now;
+    this.authority = options.hashAuthority ?? new StaticHashAuthority(options.constitutionalHash ?? CONSTITUTIONAL_HASH, options.acceptedHashes ?? []);
+    if (typeof this.authority.accepts !== 'function' || typeof this.authority.activeHash !== 'string') {
+      throw new BusError(ErrorCode.INVALID_OPTIONS, 'hashAuthority must have activeHash and accepts(hash, now)');
+    }
+    const limits: MessageLimits = { ...DEFAULT_LIMITS, ...options.limits };
+    for (const [name, value] of Object.entries(limits)) positiveInt(`limits.${name}`, value as number, 1);
+    this.builder = new MessageBuilder(limits);
+    this.registry = options.registry ?? new InMemoryAgentRegistry({ maxAgents: options.maxAgents ?? 0, clock: this.clock });
+    this.seen = new DuplicateWindow(options.duplicateWindow, this.clock());
+    this.delivery = new DeliveryManager({
+      inboxCapacity: positiveInt('inboxCapacity', options.inboxCapacity, 10_000),
+      handlerTimeoutMs: positiveInt('handlerTimeoutMs', options.handlerTimeoutMs, 30_000),
+      onFailure: (agentId, message, code, reason) => this.handleDeliveryFailure(agentId, message, code, reason),
+    });
+    this.router = new Router(this.registry, this.replies);
+    this.requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+    this.drainTimeoutMs = positiveInt('drainTimeoutMs', options.drainTimeoutMs, 5_000);
+    let sampleEvery = 1;
+    while (sampleEvery < positiveInt('timingSampleEvery', options.timingSampleEvery, 16)) sampleEvery <<= 1;
+    this.timingMask = sampleEvery - 1;
+
+    const stages: GovernanceStage[] = [new FreshnessStage(this.seen), new TenantStage(this.registry)];
+    if (options.screen !== false) {
+      stages.push(new ScreenStage(typeof options.screen === 'object' ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1));
+    }
+    if (options.stages !== undefined && !Array.isArray(options.stages)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'stages must be an array');
+    try {
+      this.pipeline = new GovernancePipeline([...stages, ...(options.stages ?? [])]);
+    } catch (error) {
+      throw new BusError(ErrorCode.INVALID_OPTIONS, (error as Error).message, { cause: error });
+    }
+
+    if (options.metering !== false) {
+      const metering = options.metering ?? {};
+      this.usageSink = metering.sink === undefined ? new UsageAggregator() : undefined;
+      this.metering = new MeteringQueue({ ...metering, sink: metering.sink ?? this.usageSink! });
+    }
+    this.journal = options.journal;
+    this.deliberation = options.deliberation;
+    this.registry.onRemove((agentId) => {
+      this.delivery.remove(agentId);
+      this.replies.closeWhere((entry) => entry.requester === agentId);
+    });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get constitutionalHash(): string {
+    return this.authority.activeHash;
+  }
+
+  get stageNames(): readonly string[] {
+    return ['pin', 'schema', ...this.pipeline.stages.map((s) => s.name)];
+  }
+
+  /** Starts the bus (idempotent). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.startedAt = this.clock();
+    this.metering?.start();
+  }
+
+  /** Stops accepting messages, waits for in-flight work, flushes metering and the journal (idempotent). */
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    const end = Date.now() + this.drainTimeoutMs;
+    while (this.asyncInFlight > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    await this.delivery.idle(Math.max(0, end - Date.now()));
+    this.replies.closeWhere(() => true);
+    await this.metering?.stop();
+    await this.journal?.flush?.();
+    this.running = false;
+    this.stopping = false;
+  }
+
+  // ---- agents -------------------------------------------------------------------------------
+
+  async registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
+    return this.registry.register(registration);
+  }
+
+  async unregisterAgent(agentId: string): Promise<boolean> {
+    return this.registry.unregister(agentId);
+  }
+
+  async getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    return this.registry.get(agentId);
+  }
+
+  async listAgents(query: AgentQuery = {}): Promise<AgentRecord[]> {
+    return this.registry.list(query);
+  }
+
+  async heartbeat(agentId: string): Promise<AgentRecord | undefined> {
+    return this.registry.heartbeat(agentId);
+  }
+
+  // ---- delivery -----------------------------------------------------------------------------
+
+  /** Push delivery: `handler` receives this agent's messages. Returns the unsubscribe function. */
+  subscribe(agentId: string, handler: MessageHandler, options: SubscribeOptions = {}): () => boolean {
+    if (typeof handler !== 'function') throw new BusError(ErrorCode.INVALID_ARGUMENT, 'handler must be a function');
+    const agent = this.requireAgent(agentId);
+    return this.delivery.subscribe(agent.agentId, agent.tenantId, handler, options);
+  }
+
+  /** Pull delivery: the agent's next message by priority then arrival, or null after timeoutMs. */
+  async receive(agentId: string, options: { timeoutMs?: number } = {}): Promise<AgentMessage | null> {
+    const agent = this.requireAgent(agentId);
+    const timeoutMs = options.timeoutMs ?? 0;
+    if (!(timeoutMs >= 0) || timeoutMs > 2_147_483_647) throw new BusError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be between 0 and 2147483647');
+    const mailbox = this.delivery.mailbox(agent.agentId, agent.tenantId);
+    if (mailbox.subscribed) throw new BusError(ErrorCode.AGENT_SUBSCRIBED, `agent ${agentId} has a push subscriber; pull receive is not available`);
+    return mailbox.receive(timeoutMs);
+  }
+
+  /** Pending messages in an agent's inbox. */
+  pending(agentId: string): number {
+    return this.delivery.existing(agentId)?.size ?? 0;
+  }
+
+  /** Listens to failures after acceptance (handler threw or timed out). */
+  onDeliveryFailure(listener: DeliveryFailureListener): () => void {
+    this.failureListeners.push(listener);
+    return () => {
+      const i = this.failureListeners.indexOf(listener);
+      if (i >= 0) this.failureListeners.splice(i, 1);
+    };
+  }
+
+  // ---- messaging ----------------------------------------------------------------------------
+
+  /** Sends one message to `toAgent`, or to one agent having `requiredCapabilities`. */
+  send(input: MessageInput, options?: SendOptions): Promise<SendResult> {
+    this.requireRunning('send');
+    const result = this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
+    return isThenable(result) ? result : Promise.resolve(result);
+  }
+
+  /** Sends one message to every agent of the tenant (optionally of a type or with a capability), sender excluded. */
+  broadcast(input: MessageInput, filter: BroadcastFilter & SendOptions = {}): Promise<SendResult> {
+    this.requireRunning('broadcast');
+    const { awaitDelivery, ...rest } = filter;
+    const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0 });
+    return isThenable(result) ? result : Promise.resolve(result);
+  }
+
+  /** Sends a message and waits for the response whose correlationId is this message's id. */
+  async request(input: MessageInput, options: { timeoutMs?: number } = {}): Promise<SendResult> {
+    this.requireRunning('request');
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    if (!(timeoutMs > 0) || timeoutMs > 2_147_483_647) throw new BusError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be between 1 and 2147483647');
+    return this.process(input, { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: timeoutMs });
+  }
+
+  /**
+   * Delivers a message that deliberation approved. Governance already ran; the sender and the
+   * recipients are checked again (they may have left or moved while the message was held).
+   */
+  release(message: AgentMessage, mode: 'send' | 'broadcast' = 'send'): SendResult | Promise<SendResult> {
+    this.requireRunning('release');
+    const ctx = this.newContext(this.clock(), 0);
+    const sender = this.registry.lookup(message.fromAgent);
+    if (sender === undefined || sender.tenantId !== message.tenantId) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.UNKNOWN_SENDER, `sender ${message.fromAgent} is no longer registered in tenant ${message.tenantId}`), ctx);
+    }
+    ctx.sender = sender;
+    if (message.toAgent !== undefined) {
+      const recipient = this.registry.lookup(message.toAgent);
+      if (recipient !== undefined && recipient.tenantId !== message.tenantId) {
+        return this.refuse(message.messageId, message, reject(RejectionCode.TENANT_MISMATCH, `recipient ${message.toAgent} is not in tenant ${message.tenantId}`), ctx);
+      }
+      ctx.recipient = recipient;
+    }
+    return this.dispatch(message, ctx, { mode, filter: undefined, awaitDelivery: false, replyTimeoutMs: 0 }, 'message.released');
+  }
+
+  metrics(): BusMetrics {
+    const m = this.metricsCollector;
+    const stages: BusMetrics['stages'] = {};
+    this.pipeline.stages.forEach((stage, i) => {
+      stages[stage.name] = this.pipeline.timers[i]!.percentilesMicros();
+    });
+    return {
+      startedAt: this.startedAt,
+      running: this.running,
+      constitutionalHash: this.authority.activeHash,
+      sent: m.sent,
+      delivered: m.delivered,
+      held: m.held,
+      rejected: m.rejected,
+      recipientDeliveries: m.recipientDeliveries,
+      deliveryFailures: m.deliveryFailures,
+      byCode: m.codes(),
+      stages: { pin: this.pinTimer.percentilesMicros(), schema: this.schemaTimer.percentilesMicros(), ...stages },
+      sendLatency: m.sendLatency.percentilesMicros(),
+      tenants: m.tenantSnapshot(),
+      otherTenants: m.otherSnapshot(),
+      agents: this.registry.size,
+      registry: { ...this.registry.stats() },
+      delivery: { ...this.delivery.stats(), pendingReplies: this.replies.size },
+      metering: this.metering === undefined ? undefined : { ...this.metering.stats() },
+      duplicateWindow: { size: this.seen.size, evictedEarly: this.seen.evictedEarly },
+    };
+  }
+
+  /** Per-tenant hourly usage from the built-in metering sink (empty when a custom sink is used). */
+  usage(tenantId?: string): UsageBucket[] {
+    return this.usageSink?.usage(tenantId) ?? [];
+  }
+
+  /** Flushes the metering queue now (it also flushes on its timer and on stop). */
+  async flushMetering(): Promise<void> {
+    await this.metering?.flush();
+  }
+
+  // ---- the send path ------------------------------------------------------------------------
+
+  private readonly pinTimer = new LatencyHistogram();
+  private readonly schemaTimer = new LatencyHistogram();
+
+  private process(input: MessageInput, request: ProcessRequest): SendResult | Promise<SendResult> {
+    const timed = (++this.sequence & this.timingMask) === 0;
+    const t0 = timed ? nowNs() : 0;
+    const now = this.clock();
+    this.metricsCollector.sent++;
+    if (this.stopping) return this.refuse(idOf(input), undefined, reject(RejectionCode.BUS_STOPPING, 'the bus is stopping'), undefined);
+
+    const pinned = checkPin(input, this.authority, now);
+    const t1 = timed ? nowNs() : 0;
+    if (timed) this.pinTimer.record(t1 - t0);
+    if (pinned !== undefined) return this.refuse(idOf(input), undefined, pinned, undefined);
+
+    const built = this.builder.build(input, now);
+    if (timed) this.schemaTimer.record(nowNs() - t1);
+    if ('kind' in built) return this.refuse(idOf(input), undefined, built, undefined);
+    const message = built;
+    const ctx = this.newContext(now, this.builder.contentBytes);
+    this.metricsCollector.tenant(message.tenantId).sent++;
+
+    const verdict = this.pipeline.run(message, ctx, timed);
+    if (isThenable(verdict)) {
+      this.asyncInFlight++;
+      return verdict.then(
+        (v) => {
+          this.asyncInFlight--;
+          return this.decide(message, ctx, v, request, timed ? t0 : 0);
+        },
+        (error: unknown) => {
+          this.asyncInFlight--;
+          return this.refuse(message.messageId, message, reject(RejectionCode.STAGE_FAILED, String(error)), ctx);
+        },
+      );
+    }
+    return this.decide(message, ctx, verdict, request, timed ? t0 : 0);
+  }
+
+  private decide(message: AgentMessage, ctx: GovernanceContext, verdict: Verdict, request: ProcessRequest, t0: number): SendResult | Promise<SendResult> {
+    let result: SendResult | Promise<SendResult>;
+    if (verdict.kind === 'reject') result = this.refuse(message.messageId, message, verdict, ctx);
+    else if (verdict.kind === 'hold') result = this.hold(message, ctx, verdict);
+    else result = this.dispatch(message, ctx, request, 'message.delivered');
+    if (t0 !== 0) this.metricsCollector.sendLatency.record(nowNs() - t0);
+    return result;
+  }
+
+  private dispatch(message: AgentMessage, ctx: GovernanceContext, request: ProcessRequest, recordType: DecisionRecord['type']): SendResult | Promise<SendResult> {
+    if (this.journal !== undefined && this.journal.writable === false) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.BACKPRESSURE, 'the decision journal is not keeping up; retry later'), ctx);
+    }
+    if (request.mode === 'broadcast') return this.deliverBroadcast(message, ctx, request, recordType);
+
+    const route = this.router.route(message, ctx);
+    if ('kind' in route) return this.refuse(message.messageId, message, route, ctx);
+    if ('requester' in route) return this.completeReply(message, ctx, route, recordType);
+    const recipient = route;
+    if (recipient.tenantId !== message.tenantId) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.TENANT_MISMATCH, `recipient ${recipient.agentId} is not in tenant ${message.tenantId}`), ctx);
+    }
+    if (!this.seen.add(message.messageId, ctx.now)) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
+    }
+    const replyPromise = request.replyTimeoutMs > 0 ? this.replies.expect(message.messageId, message.fromAgent, message.tenantId, [recipient.agentId], request.replyTimeoutMs) : undefined;
+
+    let settled: Promise<DeliveryOutcome> | undefined;
+    let settle: ((o: DeliveryOutcome) => void) | undefined;
+    if (request.awaitDelivery) settled = new Promise((resolve) => (settle = resolve));
+    const mailbox = this.delivery.mailbox(recipient.agentId, recipient.tenantId);
+    const refused = mailbox.offer(message, settle);
+    if (refused !== undefined) {
+      if (replyPromise !== undefined) this.replies.cancel(message.messageId);
+      this.seen.forget(message.messageId);
+      return this.refuse(message.messageId, message, reject(refused, `the inbox of ${recipient.agentId} is full (${mailbox.capacity} messages)`), ctx);
+    }
+    const recipients = [recipient.agentId];
+    this.accepted(message, ctx, recipients, recordType);
+    const base: SendResult = { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+    if (hasAnnotations(ctx)) base.details = ctx.annotations;
+    if (replyPromise !== undefined) return this.awaitReply(base, replyPromise, message);
+    if (settled !== undefined) return settled.then((outcome) => withFailures(base, outcome.ok ? [] : [outcome]));
+    return base;
+  }
+
+  private deliverBroadcast(message: AgentMessage, ctx: GovernanceContext, request: ProcessRequest, recordType: DecisionRecord['type']): SendResult | Promise<SendResult> {
+    if (message.toAgent !== undefined) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.INVALID_MESSAGE, 'a broadcast must not name toAgent'), ctx);
+    }
+    if (!this.seen.add(message.messageId, ctx.now)) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
+    }
+    const targets = this.router.broadcast(message, request.filter ?? {});
+    const recipients: string[] = [];
+    const failures: DeliveryOutcome[] = [];
+    const waits: Promise<DeliveryOutcome>[] = [];
+    for (const agent of targets) {
+      if (agent.tenantId !== message.tenantId) continue;
+      let settle: ((o: DeliveryOutcome) => void) | undefined;
+      if (request.awaitDelivery) waits.push(new Promise((resolve) => (settle = resolve)));
+      const refused = this.delivery.mailbox(agent.agentId, agent.tenantId).offer(message, settle);
+      if (refused === undefined) {
+        recipients.push(agent.agentId);
+      } else {
+        if (request.awaitDelivery) waits.pop();
+        failures.push({ agentId: agent.agentId, ok: false, code: refused, reason: `the inbox of ${agent.agentId} is full` });
+        this.metricsCollector.countFailure(refused);
+      }
+    }
+    this.accepted(message, ctx, recipients, recordType);
+    const base: SendResult = { ok: failures.length === 0, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+    if (failures.length > 0) {
+      base.failures = failures;
+      base.code = failures[0]!.code!;
+      base.reason = `${failures.length} of ${targets.length} recipients refused the message`;
+    }
+    if (hasAnnotations(ctx)) base.details = ctx.annotations;
+    if (waits.length === 0) return base;
+    return Promise.all(waits).then((outcomes) => withFailures(base, [...failures, ...outcomes.filter((o) => !o.ok)]));
+  }
+
+  private completeReply(message: AgentMessage, ctx: GovernanceContext, pending: PendingReply, recordType: DecisionRecord['type']): SendResult {
+    if (!this.seen.add(message.messageId, ctx.now)) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
+    }
+    const recipients = [pending.requester];
+    this.accepted(message, ctx, recipients, recordType);
+    pending.resolve(message);
+    return { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+  }
+
+  private async awaitReply(base: SendResult, replyPromise: Promise<{ reply: AgentMessage | undefined; why?: 'timeout' | 'closed' }>, message: AgentMessage): Promise<SendResult> {
+    this.asyncInFlight++;
+    try {
+      const { reply, why } = await replyPromise;
+      if (reply !== undefined) return { ...base, reply };
+      const code = why === 'closed' ? RejectionCode.BUS_STOPPING : RejectionCode.TIMEOUT;
+      this.metricsCollector.countFailure(code);
+      return {
+        ...base,
+        ok: false,
+        code,
+        reason: why === 'closed' ? 'the request ended before a reply arrived (the bus stopped or the requester left)' : `no reply to ${message.messageId} within the deadline`,
+      };
+    } finally {
+      this.asyncInFlight--;
+    }
+  }
+
+  private hold(message: AgentMessage, ctx: GovernanceContext, verdict: Hold): SendResult | Promise<SendResult> {
+    if (this.deliberation === undefined) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.DELIBERATION_REJECTED, `the message must be deliberated (${verdict.reason}) but the bus has no deliberation service; refused (fail-closed)`), ctx);
+    }
+    if (!this.seen.add(message.messageId, ctx.now)) {
+      return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
+    }
+    const finish = (held: { deliberationId: string }): SendResult => {
+      this.metricsCollector.held++;
+      this.metricsCollector.tenant(message.tenantId).held++;
+      this.journal?.append({
+        type: 'message.held',
+        at: ctx.now,
+        messageId: message.messageId,
+        tenantId: message.tenantId,
+        fromAgent: message.fromAgent,
+        toAgent: message.toAgent,
+        reason: verdict.reason,
+        constitutionalHash: message.constitutionalHash,
+        details: { deliberationId: held.deliberationId, ...ctx.annotations },
+        message,
+      });
+      this.meter(message, 'held', undefined, 0, MeteredOperation.DELIBERATION_REQUEST, ctx.contentBytes);
+      const result: SendResult = { ok: true, status: 'held', messageId: message.messageId, recipients: [], lane: 'deliberation', deliberationId: held.deliberationId, reason: verdict.reason };
+      if (hasAnnotations(ctx)) result.details = ctx.annotations;
+      return result;
+    };
+    const failed = (error: unknown): SendResult => {
+      this.seen.forget(message.messageId);
+      return this.refuse(message.messageId, message, reject(RejectionCode.STAGE_FAILED, `the deliberation service could not hold the message: ${String(error)}`), ctx);
+    };
+    try {
+      const held = this.deliberation.hold({ message, reason: verdict.reason, details: verdict.details as Record<string, unknown> | undefined, annotations: ctx.annotations });
+      if (!isThenable(held)) return finish(held);
+      this.asyncInFlight++;
+      return Promise.resolve(held).then(
+        (h) => {
+          this.asyncInFlight--;
+          return finish(h);
+        },
+        (error: unknown) => {
+          this.asyncInFlight--;
+          return failed(error);
+        },
+      );
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
+  private accepted(message: AgentMessage, ctx: GovernanceContext, recipients: string[], recordType: DecisionRecord['type']): void {
+    const m = this.metricsCollector;
+    m.delivered++;
+    m.recipientDeliveries += recipients.length;
+    m.tenant(message.tenantId).delivered++;
+    this.journal?.append({
+      type: recordType,
+      at: ctx.now,
+      messageId: message.messageId,
+      tenantId: message.tenantId,
+      fromAgent: message.fromAgent,
+      toAgent: message.toAgent,
+      recipients,
+      constitutionalHash: message.constitutionalHash,
+      details: hasAnnotations(ctx) ? ctx.annotations : undefined,
+      message,
+    });
+    this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes);
+  }
+
+  private refuse(messageId: string, message: AgentMessage | undefined, verdict: Reject, ctx: GovernanceContext | undefined): SendResult {
+    const tenantId = message?.tenantId;
+    this.metricsCollector.countRejection(verdict.code, tenantId);
+    const at = ctx?.now ?? this.clock();
+    this.journal?.append({
+      type: 'message.rejected',
+      at,
+      messageId: messageId === '' ? undefined : messageId,
+      tenantId,
+      fromAgent: message?.fromAgent,
+      toAgent: message?.toAgent,
+      code: verdict.code,
+      reason: verdict.reason,
+      constitutionalHash: message?.constitutionalHash,
+      details: verdict.details === undefined && (ctx === undefined || !hasAnnotations(ctx)) ? undefined : { ...ctx?.annotations, ...verdict.details },
+      message,
+    });
+    if (message !== undefined) this.meter(message, 'rejected', verdict.code, 0, MeteredOperation.AGENT_MESSAGE, ctx?.contentBytes ?? 0);
+    const result: SendResult = { ok: false, status: 'rejected', messageId, code: verdict.code, reason: verdict.reason, recipients: [] };
+    if (verdict.details !== undefined) result.details = { ...verdict.details };
+    if (ctx !== undefined && hasAnnotations(ctx)) result.details = { ...ctx.annotations, ...result.details };
+    return result;
+  }
+
+  private meter(message: AgentMessage, outcome: string, code: string | undefined, recipients: number, operation: MeteredOperation, bytes: number): void {
+    this.metering?.enqueue({
+      tenantId: message.tenantId,
+      operation,
+      agentId: message.fromAgent,
+      messageType: message.messageType,
+      outcome,
+      code,
+      recipients,
+      bytes,
+      at: this.clock(),
+    });
+  }
+
+  private handleDeliveryFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void {
+    this.metricsCollector.countFailure(code);
+    this.journal?.append({
+      type: 'delivery.failed',
+      at: this.clock(),
+      messageId: message.messageId,
+      tenantId: message.tenantId,
+      fromAgent: message.fromAgent,
+      toAgent: agentId,
+      code,
+      reason,
+    });
+    for (const listener of this.failureListeners) {
+      try {
+        listener({ agentId, message, code, reason });
+      } catch {
+        // Listener errors are the listener's own; delivery continues.
+      }
+    }
+  }
+
+  private newContext(now: number, contentBytes: number): GovernanceContext {
+    return { now, contentBytes, sender: undefined, recipient: undefined, annotations: {} };
+  }
+
+  private requireRunning(operation: string): void {
+    if (!this.running) throw new BusError(ErrorCode.BUS_NOT_STARTED, `${operation}() called before start() or after stop()`);
+  }
+
+  private requireAgent(agentId: string): AgentRecord {
+    const agent = typeof agentId === 'string' ? this.registry.lookup(agentId) : undefined;
+    if (agent === undefined) throw new BusError(ErrorCode.UNKNOWN_AGENT, `agent ${String(agentId)} is not registered`);
+    return agent;
+  }
+}
+
+function idOf(input: unknown): string {
+  const id = typeof input === 'object' && input !== null ? (input as { messageId?: unknown }).messageId : undefined;
+  return typeof id === 'string' && id.length <= 128 ? id : '';
+}
+
+function hasAnnotations(ctx: GovernanceContext): boolean {
+  for (const _ in ctx.annotations) return true;
+  return false;
+}
+
+function withFailures(base: SendResult, failures: DeliveryOutcome[]): SendResult {
+  if (failures.length === 0) return base;
+  return { ...base, ok: false, failures, code: failures[0]!.code!, reason: failures[0]!.reason! };
+}

@@ -1,0 +1,238 @@
+import { RejectionCode } from '../errors.js';
+import { PRIORITY_LEVELS } from '../message/constants.js';
+import type { AgentMessage } from '../message/schema.js';
+import { isThenable } from '../governance/verdict.js';
+import { Ring } from './ring.js';
+
+export interface DeliveryContext {
+  /** The agent this delivery is for. */
+  readonly agentId: string;
+  readonly tenantId: string;
+}
+
+export type MessageHandler = (message: AgentMessage, ctx: DeliveryContext) => unknown;
+
+export interface SubscribeOptions {
+  /** Messages handled at once by this subscriber (default 1: in priority-then-FIFO order). */
+  readonly concurrency?: number;
+}
+
+/** The outcome of one delivery to one recipient, when the sender asked to wait for it. */
+export interface DeliveryOutcome {
+  readonly agentId: string;
+  readonly ok: boolean;
+  readonly code?: RejectionCode;
+  readonly reason?: string;
+}
+
+type Settle = (outcome: DeliveryOutcome) => void;
+
+/** A message waiting in a mailbox, or being handled. */
+export class Delivery {
+  deadline = 0;
+  done = false;
+
+  constructor(
+    readonly message: AgentMessage,
+    readonly settle: Settle | undefined,
+  ) {}
+}
+
+/** What a mailbox reports back to the delivery manager. */
+export interface MailboxHooks {
+  handlerTimeoutMs: number;
+  onFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void;
+  trackAsync(mailbox: Mailbox, delivery: Delivery): void;
+  untrackAsync(delivery: Delivery): void;
+}
+
+function okOutcome(agentId: string): DeliveryOutcome {
+  return { agentId, ok: true };
+}
+
+/**
+ * One agent's mailbox: a bounded inbox ordered by priority then arrival, drained either by a push
+ * subscriber (at most `concurrency` messages in its handler at once) or by pull receivers.
+ * A full inbox refuses with BACKPRESSURE; nothing is dropped without a code.
+ */
+export class Mailbox {
+  private readonly queues: Ring<Delivery>[] = [];
+  private waiters: Ring<(message: AgentMessage | null) => void> | undefined;
+  private handler: MessageHandler | undefined;
+  private concurrency = 1;
+  private active = 0;
+  private pumping = false;
+  size = 0;
+  readonly ctx: DeliveryContext;
+
+  constructor(
+    readonly agentId: string,
+    readonly tenantId: string,
+    readonly capacity: number,
+    private readonly hooks: MailboxHooks,
+  ) {
+    for (let p = 0; p < PRIORITY_LEVELS; p++) this.queues.push(new Ring<Delivery>(4));
+    this.ctx = Object.freeze({ agentId, tenantId });
+  }
+
+  get subscribed(): boolean {
+    return this.handler !== undefined;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /**
+   * Accepts a message for this agent. Returns undefined when accepted (handed to the handler or a
+   * receiver, or queued), or BACKPRESSURE when the inbox is full. With `settle`, the outcome of
+   * the handler (or the hand-over to the inbox for pull agents) is reported through it.
+   */
+  offer(message: AgentMessage, settle: Settle | undefined): RejectionCode | undefined {
+    if (this.handler !== undefined) {
+      if (this.size === 0 && this.active < this.concurrency) {
+        this.invoke(new Delivery(message, settle));
+        return undefined;
+      }
+    } else if (this.size === 0 && this.waiters !== undefined && this.waiters.length > 0) {
+      this.waiters.shift()!(message);
+      settle?.(okOutcome(this.agentId));
+      return undefined;
+    }
+    if (this.size >= this.capacity) return RejectionCode.BACKPRESSURE;
+    this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined ? undefined : settle));
+    this.size++;
+    if (this.handler === undefined) settle?.(okOutcome(this.agentId));
+    return undefined;
+  }
+
+  subscribe(handler: MessageHandler, options: SubscribeOptions): void {
+    this.handler = handler;
+    this.concurrency = options.concurrency ?? 1;
+    this.pump();
+  }
+
+  unsubscribe(handler: MessageHandler): boolean {
+    if (this.handler !== handler) return false;
+    this.handler = undefined;
+    return true;
+  }
+
+  /** Pull: the next message by priority, then arrival, or undefined. */
+  take(): AgentMessage | undefined {
+    const delivery = this.next();
+    return delivery?.message;
+  }
+
+  /** Pull with a wait: resolves with the next message, or null after `timeoutMs`. */
+  receive(timeoutMs: number): Promise<AgentMessage | null> {
+    const ready = this.take();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (timeoutMs <= 0) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiters ??= new Ring(4);
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = (message: AgentMessage | null) => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(message);
+      };
+      timer = setTimeout(() => {
+        timer = undefined;
+        this.removeWaiter(waiter);
+        resolve(null);
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Closes the mailbox (agent unregistered or evicted): waiting receivers get null, queued deliveries
+   * that a sender awaits are settled with UNKNOWN_RECIPIENT. Returns how many queued messages were discarded.
+   */
+  close(): number {
+    this.handler = undefined;
+    const discarded = this.size;
+    let delivery: Delivery | undefined;
+    while ((delivery = this.next()) !== undefined) {
+      delivery.settle?.({ agentId: this.agentId, ok: false, code: RejectionCode.UNKNOWN_RECIPIENT, reason: 'the agent left before the message was handled' });
+    }
+    if (this.waiters !== undefined) for (const waiter of this.waiters.drain()) waiter(null);
+    return discarded;
+  }
+
+  /** Called by the delivery manager when an async handler passed its deadline. */
+  timeOut(delivery: Delivery): void {
+    this.finish(delivery, RejectionCode.TIMEOUT, `handler did not settle within ${this.hooks.handlerTimeoutMs} ms`);
+  }
+
+  private next(): Delivery | undefined {
+    if (this.size === 0) return undefined;
+    for (let p = PRIORITY_LEVELS - 1; p >= 0; p--) {
+      const delivery = this.queues[p]!.shift();
+      if (delivery !== undefined) {
+        this.size--;
+        return delivery;
+      }
+    }
+    return undefined;
+  }
+
+  private invoke(delivery: Delivery): void {
+    this.active++;
+    let result: unknown;
+    try {
+      result = this.handler!(delivery.message, this.ctx);
+    } catch (error) {
+      this.finish(delivery, RejectionCode.HANDLER_FAILED, describe(error));
+      return;
+    }
+    if (!isThenable(result)) {
+      this.finish(delivery, undefined, '');
+      return;
+    }
+    this.hooks.trackAsync(this, delivery);
+    result.then(
+      () => this.finish(delivery, undefined, ''),
+      (error: unknown) => this.finish(delivery, RejectionCode.HANDLER_FAILED, describe(error)),
+    );
+  }
+
+  private finish(delivery: Delivery, code: RejectionCode | undefined, reason: string): void {
+    if (delivery.done) return;
+    delivery.done = true;
+    if (delivery.deadline !== 0) this.hooks.untrackAsync(delivery);
+    this.active--;
+    if (code === undefined) {
+      delivery.settle?.(okOutcome(this.agentId));
+    } else {
+      this.hooks.onFailure(this.agentId, delivery.message, code, reason);
+      delivery.settle?.({ agentId: this.agentId, ok: false, code, reason });
+    }
+    this.pump();
+  }
+
+  /** Hands queued messages to the handler while it has free slots; a loop, never recursion. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.handler !== undefined && this.active < this.concurrency && this.size > 0) {
+        this.invoke(this.next()!);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private removeWaiter(waiter: (message: AgentMessage | null) => void): void {
+    if (this.waiters === undefined) return;
+    const kept = new Ring<(message: AgentMessage | null) => void>(4);
+    for (const w of this.waiters.drain()) if (w !== waiter) kept.push(w);
+    this.waiters = kept;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,136 @@
+import { BusError, ErrorCode, type RejectionCode } from '../errors.js';
+import type { AgentMessage } from '../message/schema.js';
+import { Delivery, Mailbox, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
+
+export interface DeliveryOptions {
+  /** Messages one agent's inbox holds before refusing with BACKPRESSURE (default 10,000). */
+  readonly inboxCapacity?: number;
+  /** An async handler that has not settled after this long is timed out (default 30 s). */
+  readonly handlerTimeoutMs?: number;
+  readonly onFailure?: (agentId: string, message: AgentMessage, code: RejectionCode, reason: string) => void;
+}
+
+export interface DeliveryStats {
+  mailboxes: number;
+  queued: number;
+  asyncInFlight: number;
+  handlerTimeouts: number;
+  discardedOnRemoval: number;
+}
+
+/**
+ * Owns every agent's mailbox and the one sweep timer that times out async handlers: a deadline
+ * per delivery is a timestamp, checked by a single timer that runs only while async handlers are
+ * in flight.
+ */
+export class DeliveryManager implements MailboxHooks {
+  readonly handlerTimeoutMs: number;
+  private readonly inboxCapacity: number;
+  private readonly mailboxes = new Map<string, Mailbox>();
+  private readonly asyncInFlight = new Map<Delivery, Mailbox>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly failureListener: DeliveryOptions['onFailure'];
+  private handlerTimeouts = 0;
+  private discardedOnRemoval = 0;
+
+  constructor(options: DeliveryOptions = {}) {
+    this.inboxCapacity = options.inboxCapacity ?? 10_000;
+    this.handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
+    if (!Number.isInteger(this.inboxCapacity) || this.inboxCapacity < 1) {
+      throw new BusError(ErrorCode.INVALID_OPTIONS, 'inboxCapacity must be a positive integer');
+    }
+    if (!(this.handlerTimeoutMs > 0)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'handlerTimeoutMs must be positive');
+    this.failureListener = options.onFailure;
+  }
+
+  mailbox(agentId: string, tenantId: string): Mailbox {
+    let mailbox = this.mailboxes.get(agentId);
+    if (mailbox === undefined || mailbox.tenantId !== tenantId) {
+      mailbox?.close();
+      mailbox = new Mailbox(agentId, tenantId, this.inboxCapacity, this);
+      this.mailboxes.set(agentId, mailbox);
+    }
+    return mailbox;
+  }
+
+  existing(agentId: string): Mailbox | undefined {
+    return this.mailboxes.get(agentId);
+  }
+
+  subscribe(agentId: string, tenantId: string, handler: MessageHandler, options: SubscribeOptions = {}): () => boolean {
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new BusError(ErrorCode.INVALID_ARGUMENT, 'subscribe concurrency must be a positive integer');
+    }
+    const mailbox = this.mailbox(agentId, tenantId);
+    if (mailbox.subscribed) throw new BusError(ErrorCode.ALREADY_SUBSCRIBED, `agent ${agentId} already has a subscriber`);
+    mailbox.subscribe(handler, { concurrency });
+    return () => mailbox.unsubscribe(handler);
+  }
+
+  /** Drops an agent's mailbox; returns how many queued messages were discarded. */
+  remove(agentId: string): number {
+    const mailbox = this.mailboxes.get(agentId);
+    if (mailbox === undefined) return 0;
+    this.mailboxes.delete(agentId);
+    const discarded = mailbox.close();
+    this.discardedOnRemoval += discarded;
+    return discarded;
+  }
+
+  onFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void {
+    if (code === 'TIMEOUT') this.handlerTimeouts++;
+    this.failureListener?.(agentId, message, code, reason);
+  }
+
+  trackAsync(mailbox: Mailbox, delivery: Delivery): void {
+    delivery.deadline = Date.now() + this.handlerTimeoutMs;
+    this.asyncInFlight.set(delivery, mailbox);
+    if (this.sweepTimer === undefined) {
+      const every = Math.max(10, Math.min(1000, Math.floor(this.handlerTimeoutMs / 4)));
+      this.sweepTimer = setInterval(() => this.sweep(), every);
+      this.sweepTimer.unref();
+    }
+  }
+
+  untrackAsync(delivery: Delivery): void {
+    this.asyncInFlight.delete(delivery);
+    if (this.asyncInFlight.size === 0 && this.sweepTimer !== undefined) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+
+  /** Settles every handler past its deadline with TIMEOUT. Insertion order is deadline order. */
+  sweep(now = Date.now()): void {
+    for (const [delivery, mailbox] of this.asyncInFlight) {
+      if (delivery.deadline > now) break;
+      mailbox.timeOut(delivery);
+    }
+  }
+
+  /** Resolves once no async handler is in flight, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.asyncInFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return this.asyncInFlight.size === 0;
+  }
+
+  close(): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const agentId of [...this.mailboxes.keys()]) this.remove(agentId);
+  }
+
+  stats(): DeliveryStats {
+    let queued = 0;
+    for (const mailbox of this.mailboxes.values()) queued += mailbox.size;
+    return {
+      mailboxes: this.mailboxes.size,
+      queued,
+      asyncInFlight: this.asyncInFlight.size,
+      handlerTimeouts: this.handlerTimeouts,
+      discardedOnRemoval: this.discardedOnRemoval,
+    };
+  }
+}

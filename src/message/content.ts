@@ -1,0 +1,87 @@
+/**
+ * One walk over a free-form JSON object (content, payload, metadata) that checks it is plain JSON
+ * (plain objects, arrays, strings, finite numbers, booleans, null), bounds its depth, and bounds
+ * its serialized size.
+ *
+ * Size: the walk computes an upper bound of the UTF-8 JSON size (6 bytes per UTF-16 code unit
+ * covers multi-byte characters and escapes). Only when that bound exceeds the limit is the exact
+ * size computed with JSON.stringify, so ordinary messages never pay for serialization.
+ */
+
+export const CONTENT_OK = 0;
+export const CONTENT_TOO_DEEP = -1;
+export const CONTENT_NOT_JSON = -2;
+
+let invalidPath = '';
+
+/** Returns an upper bound of the serialized size, or CONTENT_TOO_DEEP / CONTENT_NOT_JSON. */
+export function measureJsonObject(value: Readonly<Record<string, unknown>>, maxDepth: number): number {
+  invalidPath = '';
+  return walkObject(value as Record<string, unknown>, 1, maxDepth);
+}
+
+/** Where the last failed walk found a value JSON cannot carry (for the rejection reason). */
+export function lastInvalidPath(): string {
+  return invalidPath;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function walkObject(obj: Record<string, unknown>, depth: number, maxDepth: number): number {
+  if (depth > maxDepth) return CONTENT_TOO_DEEP;
+  if (!isPlainObject(obj)) return CONTENT_NOT_JSON;
+  let size = 2;
+  for (const key in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    const v = obj[key];
+    if (v === undefined) continue;
+    const s = walkValue(v, depth, maxDepth);
+    if (s < 0) {
+      if (invalidPath === '' || s === CONTENT_NOT_JSON) invalidPath = '/' + key + invalidPath;
+      return s;
+    }
+    size += s + key.length * 6 + 4;
+  }
+  return size;
+}
+
+function walkValue(v: unknown, depth: number, maxDepth: number): number {
+  switch (typeof v) {
+    case 'string':
+      return v.length * 6 + 2;
+    case 'number':
+      return Number.isFinite(v) ? 24 : CONTENT_NOT_JSON;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (v === null) return 4;
+      if (Array.isArray(v)) return walkArray(v, depth + 1, maxDepth);
+      return walkObject(v as Record<string, unknown>, depth + 1, maxDepth);
+    }
+    default:
+      return CONTENT_NOT_JSON;
+  }
+}
+
+function walkArray(arr: unknown[], depth: number, maxDepth: number): number {
+  if (depth > maxDepth) return CONTENT_TOO_DEEP;
+  let size = 2;
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    const s = v === undefined ? CONTENT_NOT_JSON : walkValue(v, depth, maxDepth);
+    if (s < 0) {
+      invalidPath = '/' + i + invalidPath;
+      return s;
+    }
+    size += s + 1;
+  }
+  return size;
+}
+
+/** Exact UTF-8 size of the JSON text of a value already known to be plain JSON. */
+export function exactJsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}

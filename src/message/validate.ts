@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { RejectionCode } from '../errors.js';
+import { reject, type Reject } from '../governance/verdict.js';
+import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
+import { CONTENT_NOT_JSON, CONTENT_TOO_DEEP, exactJsonBytes, lastInvalidPath, measureJsonObject } from './content.js';
+import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
+import { normalizeTenantId } from './tenant.js';
+
+const Ajv = AjvModule.default ?? AjvModule;
+
+/** Validators are compiled once per distinct set of limits (ajv compilation costs tens of ms). */
+const compiled = new Map<string, ValidateFunction>();
+
+export function compileMessageValidator(limits: MessageLimits): ValidateFunction {
+  const key = JSON.stringify(limits);
+  let validate = compiled.get(key);
+  if (validate === undefined) {
+    const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
+    validate = ajv.compile(buildMessageInputSchema(limits));
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
+export function describeSchemaError(error: ErrorObject | undefined): string {
+  if (error === undefined) return 'message does not match the schema';
+  const where = error.instancePath === '' ? 'message' : error.instancePath;
+  if (error.keyword === 'additionalProperties') {
+    return `${where} has an unknown field "${String((error.params as { additionalProperty?: string }).additionalProperty)}"`;
+  }
+  if (error.keyword === 'required') {
+    return `${where} is missing the required field "${String((error.params as { missingProperty?: string }).missingProperty)}"`;
+  }
+  return `${where} ${error.message ?? 'is invalid'}`;
+}
+
+/**
+ * The schema stage: validates a caller's input against the message schema and limits, and builds
+ * the canonical AgentMessage (defaults filled, tenant normalised). Returns a Reject otherwise.
+ * After a successful build, `contentBytes` holds the size of content + payload + metadata.
+ */
+export class MessageBuilder {
+  contentBytes = 0;
+  private readonly validate: ValidateFunction;
+
+  constructor(private readonly limits: MessageLimits = DEFAULT_LIMITS) {
+    this.validate = compileMessageValidator(limits);
+  }
+
+  build(input: unknown, now: number): AgentMessage | Reject {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return reject(RejectionCode.INVALID_MESSAGE, 'message must be a JSON object');
+    }
+    if (!this.validate(input)) {
+      return reject(RejectionCode.INVALID_MESSAGE, describeSchemaError(this.validate.errors?.[0]));
+    }
+    const m = input as MessageInput;
+    const tenantId = normalizeTenantId(m.tenantId);
+    if (tenantId === undefined) {
+      return reject(RejectionCode.INVALID_MESSAGE, 'tenantId must be 3-64 characters of [a-z0-9_-] after trimming and lower-casing, starting with a letter or digit');
+    }
+    let bytes = this.measure(m.content, 'content');
+    if (typeof bytes !== 'number') return bytes;
+    if (m.payload !== undefined) {
+      const b = this.measure(m.payload, 'payload');
+      if (typeof b !== 'number') return b;
+      bytes += b;
+    }
+    if (m.metadata !== undefined) {
+      const b = this.measure(m.metadata, 'metadata');
+      if (typeof b !== 'number') return b;
+      bytes += b;
+    }
+    if (bytes > this.limits.maxContentBytes) {
+      bytes = exactJsonBytes(m.content) + (m.payload === undefined ? 0 : exactJsonBytes(m.payload)) + (m.metadata === undefined ? 0 : exactJsonBytes(m.metadata));
+      if (bytes > this.limits.maxContentBytes) {
+        return reject(RejectionCode.MESSAGE_TOO_LARGE, `content, payload and metadata serialize to ${bytes} bytes; the limit is ${this.limits.maxContentBytes}`);
+      }
+    }
+    this.contentBytes = bytes;
+    const messageId = m.messageId ?? randomUUID();
+    return {
+      messageId,
+      conversationId: m.conversationId ?? messageId,
+      correlationId: m.correlationId,
+      fromAgent: m.fromAgent,
+      toAgent: m.toAgent,
+      messageType: (m.messageType ?? 'command') as MessageType,
+      content: m.content,
+      payload: m.payload,
+      headers: m.headers,
+      tenantId,
+      priority: (m.priority ?? 1) as Priority,
+      constitutionalHash: m.constitutionalHash,
+      createdAt: m.createdAt ?? now,
+      expiresAt: m.expiresAt,
+      requiredCapabilities: m.requiredCapabilities,
+      metadata: m.metadata,
+    };
+  }
+
+  private measure(value: Record<string, unknown>, field: string): number | Reject {
+    const size = measureJsonObject(value, this.limits.maxDepth);
+    if (size === CONTENT_TOO_DEEP) {
+      return reject(RejectionCode.MESSAGE_TOO_LARGE, `${field} is nested deeper than ${this.limits.maxDepth} levels`);
+    }
+    if (size === CONTENT_NOT_JSON) {
+      return reject(RejectionCode.INVALID_MESSAGE, `${field}${lastInvalidPath()} is not a JSON value (plain objects, arrays, strings, finite numbers, booleans and null only)`);
+    }
+    return size;
+  }
+}

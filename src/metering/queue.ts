@@ -1,0 +1,99 @@
+import { BusError, ErrorCode } from '../errors.js';
+import { Ring } from '../delivery/ring.js';
+import type { MeteringEvent, MeteringSink } from './types.js';
+
+export interface MeteringOptions {
+  readonly sink: MeteringSink;
+  /** Events held before new ones are dropped (counted). Default 10,000. */
+  readonly maxQueueSize?: number;
+  /** Events per sink write. Default 100. */
+  readonly batchSize?: number;
+  /** How often the queue is flushed. Default 1,000 ms. */
+  readonly flushIntervalMs?: number;
+}
+
+export interface MeteringStats {
+  queued: number;
+  flushed: number;
+  dropped: number;
+  sinkErrors: number;
+  pending: number;
+}
+
+/**
+ * Fire-and-forget metering: `enqueue` is O(1), never blocks and never throws; a full queue drops
+ * the new event and counts it. A timer flushes batches to the sink; `stop()` flushes everything
+ * that is queued (not only one batch) before it resolves.
+ */
+export class MeteringQueue {
+  private readonly ring = new Ring<MeteringEvent>(64);
+  private readonly sink: MeteringSink;
+  private readonly maxQueueSize: number;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly counters: MeteringStats = { queued: 0, flushed: 0, dropped: 0, sinkErrors: 0, pending: 0 };
+
+  constructor(options: MeteringOptions) {
+    if (typeof options?.sink?.write !== 'function') throw new BusError(ErrorCode.INVALID_OPTIONS, 'metering.sink must have a write(batch) method');
+    this.sink = options.sink;
+    this.maxQueueSize = options.maxQueueSize ?? 10_000;
+    this.batchSize = options.batchSize ?? 100;
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    for (const [name, value] of [['maxQueueSize', this.maxQueueSize], ['batchSize', this.batchSize], ['flushIntervalMs', this.flushIntervalMs]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new BusError(ErrorCode.INVALID_OPTIONS, `metering.${name} must be a positive integer`);
+    }
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  enqueue(event: MeteringEvent): boolean {
+    if (this.ring.length >= this.maxQueueSize) {
+      this.counters.dropped++;
+      return false;
+    }
+    this.ring.push(event);
+    this.counters.queued++;
+    return true;
+  }
+
+  /** Writes everything queued now, batch by batch. Concurrent calls share one flush. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    while (this.ring.length > 0) await this.flush();
+    await this.sink.close?.();
+  }
+
+  stats(): MeteringStats {
+    return { ...this.counters, pending: this.ring.length };
+  }
+
+  private async drain(): Promise<void> {
+    while (this.ring.length > 0) {
+      const batch: MeteringEvent[] = [];
+      let event: MeteringEvent | undefined;
+      while (batch.length < this.batchSize && (event = this.ring.shift()) !== undefined) batch.push(event);
+      try {
+        await this.sink.write(batch);
+        this.counters.flushed += batch.length;
+      } catch {
+        this.counters.sinkErrors++;
+        this.counters.dropped += batch.length;
+      }
+    }
+  }
+}
