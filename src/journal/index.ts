@@ -1,0 +1,14 @@
+export { Journal, openJournal, JOURNAL_DEFAULTS } from './journal.js';
+export type { JournalOptions } from './journal.js';
+export { verifyJournal } from './verify.js';
+export type { VerifyOptions } from './verify.js';
+export { readJournalTail } from './tail.js';
+export { FileSink, FILE_SINK_DEFAULTS } from './file-sink.js';
+export type { FileSinkOptions } from './file-sink.js';
+export { MemorySink } from './memory-sink.js';
+export type { JournalSink, SealedBatch, SinkRecovery, SinkStats } from './sink.js';
+export { merkleRoot, inclusionProof, verifyInclusion, MERKLE_FANOUT } from './merkle.js';
+export type { InclusionProof } from './merkle.js';
+export { GENESIS_HASH, JOURNAL_FORMAT_VERSION } from './format.js';
+export { FsyncPolicy, IssueKind } from './types.js';
+export type { ChainHead, JournalEntry, JournalRecord, JournalStats, OpenReport, Seal, VerifyIssue, VerifyReport } from './types.js';
