@@ -337,7 +337,7 @@ export class AgentBus {
    */
   release(message: AgentMessage, mode: 'send' | 'broadcast' = 'send'): SendResult | Promise<SendResult> {
     this.requireRunning('release');
-    const ctx = this.newContext(this.clock(), 0);
+    const ctx = this.newContext(this.clock(), 0, false);
     const sender = this.registry.lookup(message.fromAgent);
     if (sender === undefined || sender.tenantId !== message.tenantId) {
       return this.refuse(message.messageId, message, reject(RejectionCode.UNKNOWN_SENDER, `sender ${message.fromAgent} is no longer registered in tenant ${message.tenantId}`), ctx);
@@ -413,7 +413,7 @@ export class AgentBus {
     if (timed) this.schemaTimer.record(nowNs() - t1);
     if ('kind' in built) return this.refuse(idOf(input), undefined, built, undefined);
     const message = built;
-    const ctx = this.newContext(now, this.builder.contentBytes);
+    const ctx = this.newContext(now, this.builder.contentBytes, this.builder.idGenerated);
     this.metricsCollector.tenant(message.tenantId).sent++;
 
     const verdict = this.pipeline.run(message, ctx, timed);
@@ -565,7 +565,7 @@ export class AgentBus {
         details: { deliberationId: held.deliberationId, ...ctx.annotations },
         message,
       });
-      this.meter(message, 'held', undefined, 0, MeteredOperation.DELIBERATION_REQUEST, ctx.contentBytes);
+      this.meter(message, 'held', undefined, 0, MeteredOperation.DELIBERATION_REQUEST, ctx.contentBytes, ctx.now);
       const result: SendResult = { ok: true, status: 'held', messageId: message.messageId, recipients: [], lane: 'deliberation', deliberationId: held.deliberationId, reason: verdict.reason };
       if (hasAnnotations(ctx)) result.details = ctx.annotations;
       return result;
@@ -610,7 +610,7 @@ export class AgentBus {
       details: hasAnnotations(ctx) ? ctx.annotations : undefined,
       message,
     });
-    this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes);
+    this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes, ctx.now);
   }
 
   private refuse(messageId: string, message: AgentMessage | undefined, verdict: Reject, ctx: GovernanceContext | undefined): SendResult {
@@ -630,14 +630,14 @@ export class AgentBus {
       details: verdict.details === undefined && (ctx === undefined || !hasAnnotations(ctx)) ? undefined : { ...ctx?.annotations, ...verdict.details },
       message,
     });
-    if (message !== undefined) this.meter(message, 'rejected', verdict.code, 0, MeteredOperation.AGENT_MESSAGE, ctx?.contentBytes ?? 0);
+    if (message !== undefined) this.meter(message, 'rejected', verdict.code, 0, MeteredOperation.AGENT_MESSAGE, ctx?.contentBytes ?? 0, at);
     const result: SendResult = { ok: false, status: 'rejected', messageId, code: verdict.code, reason: verdict.reason, recipients: [] };
     if (verdict.details !== undefined) result.details = { ...verdict.details };
     if (ctx !== undefined && hasAnnotations(ctx)) result.details = { ...ctx.annotations, ...result.details };
     return result;
   }
 
-  private meter(message: AgentMessage, outcome: string, code: string | undefined, recipients: number, operation: MeteredOperation, bytes: number): void {
+  private meter(message: AgentMessage, outcome: string, code: string | undefined, recipients: number, operation: MeteredOperation, bytes: number, at: number): void {
     this.metering?.enqueue({
       tenantId: message.tenantId,
       operation,
@@ -647,7 +647,7 @@ export class AgentBus {
       code,
       recipients,
       bytes,
-      at: this.clock(),
+      at,
     });
   }
 
@@ -672,8 +672,8 @@ export class AgentBus {
     }
   }
 
-  private newContext(now: number, contentBytes: number): GovernanceContext {
-    return { now, contentBytes, sender: undefined, recipient: undefined, annotations: {} };
+  private newContext(now: number, contentBytes: number, idGenerated: boolean): GovernanceContext {
+    return { now, idGenerated, contentBytes, sender: undefined, recipient: undefined, annotations: {} };
   }
 
   private requireRunning(operation: string): void {

@@ -1,6 +1,6 @@
 import { BusError, ErrorCode, type RejectionCode } from '../errors.js';
 import type { AgentMessage } from '../message/schema.js';
-import { Delivery, Mailbox, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
+import { Mailbox, type Delivery, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
 
 export interface DeliveryOptions {
   /** Messages one agent's inbox holds before refusing with BACKPRESSURE (default 10,000). */

@@ -10,6 +10,8 @@ import type { Verdict } from './verdict.js';
 export interface GovernanceContext {
   /** Epoch milliseconds at which the bus accepted the message for governance. */
   readonly now: number;
+  /** True when the bus generated the messageId (a fresh UUID v4 cannot be a replay). */
+  readonly idGenerated: boolean;
   /** Serialized size estimate of content + payload + metadata (bytes; exact when near the limit). */
   contentBytes: number;
   sender: AgentRecord | undefined;

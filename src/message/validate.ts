@@ -42,6 +42,8 @@ export function describeSchemaError(error: ErrorObject | undefined): string {
  */
 export class MessageBuilder {
   contentBytes = 0;
+  /** Whether the last built message got a generated messageId. */
+  idGenerated = false;
   private readonly validate: ValidateFunction;
 
   constructor(private readonly limits: MessageLimits = DEFAULT_LIMITS) {
@@ -79,6 +81,7 @@ export class MessageBuilder {
       }
     }
     this.contentBytes = bytes;
+    this.idGenerated = m.messageId === undefined;
     const messageId = m.messageId ?? randomUUID();
     return {
       messageId,

@@ -22,8 +22,9 @@ export interface MeteringStats {
 
 /**
  * Fire-and-forget metering: `enqueue` is O(1), never blocks and never throws; a full queue drops
- * the new event and counts it. A timer flushes batches to the sink; `stop()` flushes everything
- * that is queued (not only one batch) before it resolves.
+ * the new event and counts it. Batches are flushed to the sink as soon as one is full (on the next
+ * turn of the event loop) and on a timer for stragglers; `stop()` flushes everything that is
+ * queued (not only one batch) before it resolves.
  */
 export class MeteringQueue {
   private readonly ring = new Ring<MeteringEvent>(64);
@@ -33,6 +34,11 @@ export class MeteringQueue {
   private readonly flushIntervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private readonly scheduledFlush = () => {
+    this.scheduled = false;
+    void this.flush();
+  };
   private readonly counters: MeteringStats = { queued: 0, flushed: 0, dropped: 0, sinkErrors: 0, pending: 0 };
 
   constructor(options: MeteringOptions) {
@@ -59,6 +65,11 @@ export class MeteringQueue {
     }
     this.ring.push(event);
     this.counters.queued++;
+    // Flushing as soon as a batch is ready keeps events short-lived (young-generation garbage).
+    if (this.ring.length >= this.batchSize && !this.scheduled && this.timer !== undefined) {
+      this.scheduled = true;
+      setImmediate(this.scheduledFlush);
+    }
     return true;
   }
 

@@ -12,24 +12,42 @@ export interface UsageBucket {
   bytes: number;
 }
 
+interface Bucket {
+  messages: number;
+  delivered: number;
+  held: number;
+  rejected: number;
+  recipients: number;
+  bytes: number;
+}
+
+const HOUR_MS = 3_600_000;
+
 /**
  * The default sink: aggregates events per tenant per hour (the original's "tenant:YYYY-MM-DD-HH"
- * buckets), keeping the most recent `maxBuckets` buckets.
+ * buckets), keeping the most recent `maxBuckets` buckets (oldest dropped first, counted).
  */
 export class UsageAggregator implements MeteringSink {
-  private readonly buckets = new Map<string, UsageBucket>();
+  private readonly tenants = new Map<string, Map<number, Bucket>>();
+  private bucketCount = 0;
+  droppedBuckets = 0;
 
   constructor(private readonly maxBuckets = 10_000) {}
 
   write(batch: readonly MeteringEvent[]): void {
     for (const event of batch) {
-      const hour = new Date(Math.floor(event.at / 3_600_000) * 3_600_000).toISOString();
-      const key = `${event.tenantId}:${hour}`;
-      let bucket = this.buckets.get(key);
+      let hours = this.tenants.get(event.tenantId);
+      if (hours === undefined) {
+        hours = new Map();
+        this.tenants.set(event.tenantId, hours);
+      }
+      const hour = Math.floor(event.at / HOUR_MS);
+      let bucket = hours.get(hour);
       if (bucket === undefined) {
-        if (this.buckets.size >= this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value!);
-        bucket = { tenantId: event.tenantId, hour, messages: 0, delivered: 0, held: 0, rejected: 0, recipients: 0, bytes: 0 };
-        this.buckets.set(key, bucket);
+        if (this.bucketCount >= this.maxBuckets) this.dropOldest();
+        bucket = { messages: 0, delivered: 0, held: 0, rejected: 0, recipients: 0, bytes: 0 };
+        hours.set(hour, bucket);
+        this.bucketCount++;
       }
       bucket.messages++;
       if (event.outcome === 'delivered') bucket.delivered++;
@@ -42,7 +60,30 @@ export class UsageAggregator implements MeteringSink {
 
   usage(tenantId?: string): UsageBucket[] {
     const out: UsageBucket[] = [];
-    for (const bucket of this.buckets.values()) if (tenantId === undefined || bucket.tenantId === tenantId) out.push({ ...bucket });
-    return out;
+    for (const [tenant, hours] of this.tenants) {
+      if (tenantId !== undefined && tenant !== tenantId) continue;
+      for (const [hour, b] of hours) out.push({ tenantId: tenant, hour: new Date(hour * HOUR_MS).toISOString(), ...b });
+    }
+    return out.sort((a, b) => (a.hour < b.hour ? -1 : a.hour > b.hour ? 1 : a.tenantId.localeCompare(b.tenantId)));
+  }
+
+  private dropOldest(): void {
+    let oldest = Infinity;
+    let owner: Map<number, Bucket> | undefined;
+    let ownerId = '';
+    for (const [tenant, hours] of this.tenants) {
+      for (const hour of hours.keys()) {
+        if (hour < oldest) {
+          oldest = hour;
+          owner = hours;
+          ownerId = tenant;
+        }
+      }
+    }
+    if (owner === undefined) return;
+    owner.delete(oldest);
+    if (owner.size === 0) this.tenants.delete(ownerId);
+    this.bucketCount--;
+    this.droppedBuckets++;
   }
 }
