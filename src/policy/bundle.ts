@@ -43,7 +43,7 @@ export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../policies/default/
  * legacy hash CONSTITUTIONAL_HASH ('cdd01ef066bc6cf2') instead, for compatibility with agents of the
  * original bus; a test keeps this pin equal to the files in policies/default/.
  */
-export const DEFAULT_BUNDLE_CONTENT_HASH = 'PINNED_BELOW';
+export const DEFAULT_BUNDLE_CONTENT_HASH = '74d9a6bb92007b0c';
 
 export const LEGACY_HASH_ALIASES: ReadonlyMap<string, string> = new Map([[DEFAULT_BUNDLE_CONTENT_HASH, CONSTITUTIONAL_HASH]]);
 

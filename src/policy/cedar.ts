@@ -65,6 +65,9 @@ function parseSchema(
       return { issues: [{ file: file.name, ...loc, message: `schema is not JSON: ${(error as Error).message}` }] };
     }
   }
+  // checkParseSchema locates errors correctly; schemaToJson's source offsets are not reliable.
+  const checked = cedar.checkParseSchema(schema);
+  if (checked.type === 'failure') return { issues: issuesOf(file, checked.errors) };
   const parsed = cedar.schemaToJson(schema);
   if (parsed.type === 'failure') return { issues: issuesOf(file, parsed.errors) };
   return { schema, actionEntities: actionEntitiesOf(parsed.json) };
