@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BusError } from '../../src/errors.js';
+import {
+  FsyncPolicy,
+  GENESIS_HASH,
+  MemorySink,
+  openJournal,
+  readJournalTail,
+  verifyJournal,
+  type JournalSink,
+  type SealedBatch,
+  type SinkRecovery,
+} from '../../src/journal/index.js';
+import { messageDigest } from '../../src/message/digest.js';
+import { entry, message, readLines, sealIndexes, tempDir, writeJournal } from './helpers.js';
+
+/** A sink whose writes do not complete until released: the sink "cannot keep up". */
+class StallingSink implements JournalSink {
+  readonly inner = new MemorySink();
+  private releases: Array<() => void> = [];
+  async open(): Promise<SinkRecovery> {
+    return this.inner.open();
+  }
+  async write(chunk: string, batch: SealedBatch): Promise<void> {
+    await new Promise<void>((resolve) => this.releases.push(resolve));
+    await this.inner.write(chunk, batch);
+  }
+  release(): void {
+    for (const release of this.releases.splice(0)) release();
+  }
+  get waiting(): number {
+    return this.releases.length;
+  }
+  async sync(): Promise<void> {}
+  async close(): Promise<void> {}
+  readTail(n: number): Promise<string[]> {
+    return this.inner.readTail(n);
+  }
+  stats() {
+    return this.inner.stats();
+  }
+}
+
+class FailingSink extends MemorySink {
+  override async write(): Promise<void> {
+    throw new Error('disk full');
+  }
+}
+
+describe('journal: append, seal, reopen', () => {
+  it('writes records and seals, continues the chain after reopen, and verifies', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const first = await writeJournal(dir, 10);
+      const head1 = first.stats().head;
+      assert.deepEqual({ seal: head1.seal, seq: head1.seq }, { seal: 3, seq: 10 });
+      assert.equal(first.stats().recordsWritten, 10);
+      assert.equal(first.stats().pending, 0);
+
+      const second = await openJournal({ dir, maxBatchRecords: 4 });
+      assert.equal(second.openReport.created, false);
+      assert.deepEqual(second.openReport.head, head1);
+      assert.equal(second.openReport.tornTail, null);
+      for (let i = 11; i <= 15; i++) assert.equal(second.append(entry(i)), true);
+      await second.close();
+      assert.equal(second.stats().head.seq, 15);
+
+      const lines = await readLines(path.join(dir, 'journal-000001.jsonl'));
+      const seals = sealIndexes(lines).map((i) => JSON.parse(lines[i]!) as { prev: string; hash: string; seal: number; first: number; last: number });
+      assert.deepEqual(seals.map((s) => s.seal), [1, 2, 3, 4, 5]);
+      assert.equal(seals[0]!.prev, GENESIS_HASH);
+      for (let i = 1; i < seals.length; i++) assert.equal(seals[i]!.prev, seals[i - 1]!.hash, 'each seal links to the previous one');
+      assert.equal(seals[3]!.first, 11, 'the reopened journal continues the seq');
+      const records = lines.filter((_, i) => !sealIndexes(lines).includes(i)).map((line) => JSON.parse(line) as { seq: number });
+      assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 15 }, (_, i) => i + 1));
+
+      const report = await verifyJournal(dir);
+      assert.equal(report.ok, true, JSON.stringify(report.issues));
+      assert.equal(report.records, 15);
+      assert.equal(report.head?.hash, second.stats().head.hash);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('stores the message digest, not the content, unless includeContent', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const m = message(7, { content: { secret: 'do not store' } });
+      const journal = await openJournal({ dir });
+      journal.append({ type: 'message.held', at: 5, message: m, reason: 'impact 0.91', details: { impact: 0.91 } });
+      journal.append({ type: 'message.delivered', at: 6, messageId: 'pre', digest: 'f'.repeat(64) });
+      await journal.flush();
+      const [held, delivered] = await journal.tail(2);
+      assert.equal(held!['digest'], messageDigest(m));
+      assert.equal(held!['messageId'], 'msg-7', 'ids default to the message');
+      assert.equal(held!['tenantId'], 'acme');
+      assert.deepEqual(held!['details'], { impact: 0.91 });
+      assert.equal(held!['message'], undefined);
+      assert.equal(delivered!['digest'], 'f'.repeat(64), 'a digest supplied by the caller is kept');
+      await journal.close();
+      assert.ok(!(await readFile(path.join(dir, 'journal-000001.jsonl'), 'utf8')).includes('do not store'));
+
+      const withContent = await openJournal({ dir, includeContent: true });
+      withContent.append({ type: 'message.delivered', at: 7, message: m });
+      await withContent.close();
+      const [last] = await readJournalTail(dir, 1);
+      assert.deepEqual((last!['message'] as { content: unknown }).content, { secret: 'do not store' });
+      assert.equal(last!['digest'], messageDigest(m));
+      assert.equal((await verifyJournal(dir)).ok, true);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('never throws on entries it cannot serialise, and records why', async () => {
+    const sink = new MemorySink();
+    const journal = await openJournal({ sink });
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    assert.equal(journal.append({ type: 'policy.decision', at: Number.NaN, details: cyclic }), true);
+    assert.equal(journal.append({ type: 'message.rejected', at: 1, message: message(1, { content: { bad: Number.POSITIVE_INFINITY } }) }), true);
+    assert.equal(journal.append(null as never), false);
+    await journal.close();
+    const [a, b] = sink.lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(a!['at'], null);
+    assert.match(String((a!['details'] as { unserializable: string }).unserializable), /circular/i);
+    assert.match(String(b!['digestError']), /non-finite/);
+    assert.equal(journal.stats().refused, 1);
+  });
+
+  it('seals on the batch delay without flush, and on the batch size', async () => {
+    const sink = new MemorySink();
+    const journal = await openJournal({ sink, maxBatchRecords: 3, maxBatchDelayMs: 5 });
+    journal.append(entry(1));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(sink.batches.length, 1, 'sealed by the delay timer');
+    for (let i = 2; i <= 7; i++) journal.append(entry(i));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(sink.batches.map((b) => b.records), [1, 3, 3], 'full batches seal without waiting for the timer');
+    await journal.close();
+  });
+
+  it('rotates files by size; the first seal of a file links to the last seal of the previous one', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await openJournal({ dir, maxBatchRecords: 4, maxFileBytes: 3000 });
+      for (let i = 1; i <= 40; i++) {
+        journal.append(entry(i));
+        if (i % 4 === 0) await journal.flush();
+      }
+      await journal.close();
+      const files = (await readdir(dir)).filter((name) => name.endsWith('.jsonl')).sort();
+      assert.ok(files.length >= 3, `expected several files, got ${files.join(',')}`);
+      const lastOfFirst = (await readLines(path.join(dir, files[0]!))).at(-1)!;
+      const firstLines = await readLines(path.join(dir, files[1]!));
+      const firstSealOfSecond = firstLines[sealIndexes(firstLines)[0]!]!;
+      assert.equal((JSON.parse(firstSealOfSecond) as { prev: string }).prev, (JSON.parse(lastOfFirst) as { hash: string }).hash);
+      assert.equal(journal.stats().currentFile, path.join(dir, files.at(-1)!));
+      const report = await verifyJournal(dir);
+      assert.equal(report.ok, true, JSON.stringify(report.issues));
+      assert.equal(report.files.length, files.length);
+      assert.deepEqual((await readJournalTail(dir, 6)).map((r) => r.seq), [35, 36, 37, 38, 39, 40], 'tail reads across files');
+
+      const reopened = await openJournal({ dir, maxBatchRecords: 4, maxFileBytes: 3000 });
+      assert.equal(reopened.openReport.head.seq, 40);
+      reopened.append(entry(41));
+      await reopened.close();
+      assert.equal((await verifyJournal(dir)).ok, true);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  for (const fsync of Object.values(FsyncPolicy)) {
+    it(`accepts fsync policy '${fsync}'`, async () => {
+      const { dir, cleanup } = await tempDir();
+      try {
+        const journal = await openJournal({ dir, fsync, fsyncIntervalMs: 5, maxBatchRecords: 2 });
+        for (let i = 1; i <= 6; i++) journal.append(entry(i));
+        await journal.flush();
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const { fsyncs } = journal.stats();
+        await journal.close();
+        // One fsync of the directory when the file is created, then the policy's own.
+        if (fsync === FsyncPolicy.ALWAYS) assert.ok(fsyncs >= 4, `each of the 3 batches is synced (got ${fsyncs})`);
+        if (fsync === FsyncPolicy.INTERVAL) assert.ok(fsyncs >= 2, `the interval timer synced (got ${fsyncs})`);
+        if (fsync === FsyncPolicy.NEVER) assert.equal(fsyncs, 0);
+        assert.equal((await verifyJournal(dir)).ok, true);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  it('rejects invalid options', async () => {
+    await assert.rejects(openJournal({}), (error: unknown) => error instanceof BusError && error.code === 'INVALID_OPTIONS');
+    await assert.rejects(openJournal({ sink: new MemorySink(), maxBatchRecords: 0 }), /maxBatchRecords/);
+    await assert.rejects(openJournal({ dir: '/tmp/x', fsync: 'sometimes' as never }), /fsync/);
+  });
+
+  it('refuses a second writer on the same directory', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await openJournal({ dir });
+      await assert.rejects(openJournal({ dir }), (error: unknown) => error instanceof BusError && error.code === 'CONFLICT');
+      await journal.close();
+      const again = await openJournal({ dir });
+      assert.equal(again.openReport.staleLock, false);
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('journal: back-pressure and failure', () => {
+  it('append returns false when the buffer is full because the sink stalls, and recovers when it catches up', async () => {
+    const sink = new StallingSink();
+    const journal = await openJournal({ sink, maxBatchRecords: 4, maxPendingRecords: 10 });
+    let accepted = 0;
+    for (let i = 1; i <= 10; i++) if (journal.append(entry(i))) accepted++;
+    assert.equal(accepted, 10);
+    assert.equal(journal.writable, false);
+    assert.equal(journal.append(entry(11)), false);
+    assert.equal(journal.append(entry(12)), false);
+    const stats = journal.stats();
+    assert.equal(stats.refused, 2);
+    assert.equal(stats.pending, 10);
+
+    const flushed = journal.flush();
+    while (sink.waiting === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(journal.append(entry(11)), false, 'sealed but unwritten records still count');
+    while (journal.stats().recordsWritten < 10) {
+      sink.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flushed;
+    assert.equal(journal.writable, true);
+    assert.equal(journal.append(entry(11)), true);
+    const closing = journal.close();
+    while (journal.stats().pending > 0) {
+      sink.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await closing;
+    assert.equal(journal.append(entry(12)), false, 'closed journals refuse');
+    assert.deepEqual(sink.inner.lines().filter((l) => l.startsWith('{"seq"')).length, 11);
+  });
+
+  it('a failing sink makes the journal refuse, counts what was lost and reports once', async () => {
+    const errors: Error[] = [];
+    const journal = await openJournal({ sink: new FailingSink(), onError: (error) => errors.push(error) });
+    journal.append(entry(1));
+    journal.append(entry(2));
+    await assert.rejects(journal.flush(), /disk full/);
+    assert.equal(errors.length, 1);
+    assert.equal(journal.writable, false);
+    assert.equal(journal.append(entry(3)), false);
+    const stats = journal.stats();
+    assert.equal(stats.lost, 2);
+    assert.equal(stats.error, 'disk full');
+    const closing = journal.close();
+    assert.equal(journal.close(), closing, 'close is idempotent');
+    await assert.rejects(closing, /disk full/);
+  });
+
+  it('flush and close are idempotent', async () => {
+    const sink = new MemorySink();
+    const journal = await openJournal({ sink });
+    journal.append(entry(1));
+    await journal.flush();
+    await journal.flush();
+    await Promise.all([journal.close(), journal.close()]);
+    assert.equal(sink.batches.length, 1);
+  });
+});
