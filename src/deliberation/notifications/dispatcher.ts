@@ -112,7 +112,6 @@ export class NotificationDispatcher {
     if (this.closed) return;
     const grace = new Promise<void>((resolve) => {
       const t = setTimeout(resolve, graceMs);
-      t.unref();
       void this.idle().then(() => {
         clearTimeout(t);
         resolve();
