@@ -455,7 +455,7 @@ export class AgentBus {
     if (recipient.tenantId !== message.tenantId) {
       return this.refuse(message.messageId, message, reject(RejectionCode.TENANT_MISMATCH, `recipient ${recipient.agentId} is not in tenant ${message.tenantId}`), ctx);
     }
-    if (!this.seen.add(message.messageId, ctx.now)) {
+    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const replyPromise = request.replyTimeoutMs > 0 ? this.replies.expect(message.messageId, message.fromAgent, message.tenantId, [recipient.agentId], request.replyTimeoutMs) : undefined;
@@ -483,7 +483,7 @@ export class AgentBus {
     if (message.toAgent !== undefined) {
       return this.refuse(message.messageId, message, reject(RejectionCode.INVALID_MESSAGE, 'a broadcast must not name toAgent'), ctx);
     }
-    if (!this.seen.add(message.messageId, ctx.now)) {
+    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const targets = this.router.broadcast(message, request.filter ?? {});
@@ -516,7 +516,7 @@ export class AgentBus {
   }
 
   private completeReply(message: AgentMessage, ctx: GovernanceContext, pending: PendingReply, recordType: DecisionRecord['type']): SendResult {
-    if (!this.seen.add(message.messageId, ctx.now)) {
+    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const recipients = [pending.requester];
@@ -547,7 +547,7 @@ export class AgentBus {
     if (this.deliberation === undefined) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DELIBERATION_REJECTED, `the message must be deliberated (${verdict.reason}) but the bus has no deliberation service; refused (fail-closed)`), ctx);
     }
-    if (!this.seen.add(message.messageId, ctx.now)) {
+    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const finish = (held: { deliberationId: string }): SendResult => {

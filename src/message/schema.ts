@@ -31,12 +31,9 @@ export function buildMessageInputSchema(limits: MessageLimits = DEFAULT_LIMITS) 
       correlationId: Type.Optional(id(limits, 'On a response: the messageId of the request it answers.')),
       fromAgent: id(limits, 'The sending agent; must be registered in tenantId.'),
       toAgent: Type.Optional(id(limits, 'Direct recipient. Without it, requiredCapabilities select one.')),
-      messageType: Type.Optional(
-        Type.Union(
-          MESSAGE_TYPES.map((t) => Type.Literal(t)),
-          { description: 'Defaults to "command".' },
-        ),
-      ),
+      // An enum rather than a union of literals: ajv checks an enum in one loop, while a union
+      // builds an error object for every branch that does not match.
+      messageType: Type.Optional(Type.Unsafe<MessageType>({ type: 'string', enum: [...MESSAGE_TYPES], description: 'Defaults to "command".' })),
       content: JsonObject,
       payload: Type.Optional(JsonObject),
       headers: Type.Optional(

@@ -120,12 +120,15 @@ export class DuplicateWindow {
     return this.current.probe(fp1, fp2, false) || this.previous.probe(fp1, fp2, false);
   }
 
-  /** Records an id; returns false when it was already there. */
-  add(id: string, now: number): boolean {
+  /**
+   * Records an id; returns false when it was already there. `fresh` says the bus generated the id
+   * (a random UUID v4), which cannot be in the older generation, so that probe is skipped.
+   */
+  add(id: string, now: number, fresh = false): boolean {
     fingerprint(id);
     const h1 = fp1;
     const h2 = fp2;
-    if (this.previous.probe(h1, h2, false)) return false;
+    if (!fresh && this.previous.probe(h1, h2, false)) return false;
     if (this.current.size >= this.half || now - this.generationStart >= this.halfWindowMs) {
       if (now - this.generationStart < this.halfWindowMs) this.evictedEarly += this.previous.size;
       const recycled = this.previous;
