@@ -96,7 +96,7 @@ async function streamRound(entries: readonly JournalEntry[]): Promise<number> {
   try {
     const start = process.hrtime.bigint();
     for (let i = 0; i < entries.length; i++) {
-      if (!stream.write(JSON.stringify(entries[i]) + '\n')) await new Promise((resolve) => stream.once('drain', resolve));
+      if (!stream.write(JSON.stringify(entries[i]) + '\n')) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
       else if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
     }
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));

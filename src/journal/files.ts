@@ -53,7 +53,7 @@ export async function* readLinesForward(path: string): AsyncGenerator<LineChunk 
     carryOffset += start;
     carry = Buffer.from(data.subarray(start));
   }
-  if (carry.length > 0) yield { bytes: carry, offset: carryOffset, terminated: false, lineNo: ++lineNo };
+  if (carry.length > 0) yield { bytes: carry, offset: carryOffset, terminated: false, lineNo: lineNo + 1 };
 }
 
 /**

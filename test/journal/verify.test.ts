@@ -6,7 +6,7 @@ import { auditVerify } from '../../src/cli/audit.js';
 import { canonicalJson } from '../../src/message/canonical.js';
 import { inclusionProof, merkleRoot, verifyInclusion, verifyJournal, type VerifyIssue, type VerifyReport } from '../../src/journal/index.js';
 import { sha256 } from '../../src/journal/hash.js';
-import { entry, readLines, tempDir, writeJournal, writeLines } from './helpers.js';
+import { readLines, tempDir, writeJournal, writeLines } from './helpers.js';
 
 const FILE = 'journal-000001.jsonl';
 
