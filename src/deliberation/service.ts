@@ -430,9 +430,11 @@ export class DeliberationService {
     if (!result.ok) return result;
     this.counters.decisions++;
     if (kind === 'approve') this.fatigue.record(reviewerId, now);
-    if (item.status === ItemStatus.PENDING) this.emit(DeliberationEventType.UNDER_REVIEW, next, undefined);
-    this.emit(DeliberationEventType.DECISION, next, { reviewerId, decision: kind, reason, roles, fatigueFlagged: flagged || undefined });
-    this.afterOutcome(item, next);
+    this.afterPersist(next, () => {
+      if (item.status === ItemStatus.PENDING) this.emit(DeliberationEventType.UNDER_REVIEW, next, undefined);
+      this.emit(DeliberationEventType.DECISION, next, { reviewerId, decision: kind, reason, roles, fatigueFlagged: flagged || undefined });
+      this.afterOutcome(item, next);
+    });
     return result;
   }
 
@@ -490,18 +492,20 @@ export class DeliberationService {
     const result = this.commit(item, next);
     if (!result.ok) return result;
     this.counters.votes++;
-    if (item.status === ItemStatus.PENDING) this.emit(DeliberationEventType.UNDER_REVIEW, next, undefined);
-    this.emit(DeliberationEventType.VOTE, next, {
-      agentId,
-      vote: input.vote,
-      signed: key !== undefined,
-      approvals: t.approvals,
-      rejections: t.rejections,
-      abstentions: t.abstentions,
-      electionResult: t.decided ? t.result : 'open',
-      rule: t.decided ? t.rule : undefined,
+    this.afterPersist(next, () => {
+      if (item.status === ItemStatus.PENDING) this.emit(DeliberationEventType.UNDER_REVIEW, next, undefined);
+      this.emit(DeliberationEventType.VOTE, next, {
+        agentId,
+        vote: input.vote,
+        signed: key !== undefined,
+        approvals: t.approvals,
+        rejections: t.rejections,
+        abstentions: t.abstentions,
+        electionResult: t.decided ? t.result : 'open',
+        rule: t.decided ? t.rule : undefined,
+      });
+      this.afterOutcome(item, next);
     });
-    this.afterOutcome(item, next);
     return result;
   }
 
@@ -543,7 +547,7 @@ export class DeliberationService {
     const next = this.next(item, { status: ItemStatus.CANCELLED, outcome: { result: 'cancelled', reason, by: reviewerId, at: now }, updatedAt: now });
     const result = this.commit(item, next);
     if (!result.ok) return result;
-    this.afterOutcome(item, next);
+    this.afterPersist(next, () => this.afterOutcome(item, next));
     return result;
   }
 
@@ -619,6 +623,7 @@ export class DeliberationService {
       return refused(DecisionCode.STORE_FAILED, 'the deliberation store could not record the change');
     }
     if (isPromise(written)) {
+      written.catch(() => undefined); // handled through the chain below, possibly later
       const chain = (this.writeChains.get(next.id) ?? Promise.resolve(true)).then(() => written);
       this.writeChains.set(next.id, chain);
       this.track(next.id, chain);
@@ -670,8 +675,31 @@ export class DeliberationService {
     while (this.writeChains.size > 0) await Promise.allSettled([...this.writeChains.values()]);
   }
 
+  /**
+   * Runs the consequences of a change (events, notifications, callbacks) once it is stored: now for
+   * a local store, after the write is acknowledged for a remote one — a change another instance
+   * won is never announced.
+   */
+  private afterPersist(next: DeliberationItem, fn: () => void): void {
+    const pending = this.writeChains.get(next.id);
+    if (pending === undefined) {
+      fn();
+      return;
+    }
+    pending.then(
+      (ok) => {
+        const current = this.items.get(next.id);
+        if (ok && current !== undefined && current.version >= next.version) fn();
+      },
+      () => {
+        // a failed write is handled by track(): re-read from the store, nothing announced
+      },
+    );
+  }
+
   private persisted(id: string): Promise<boolean> {
-    return this.writeChains.get(id) ?? Promise.resolve(true);
+    const pending = this.writeChains.get(id);
+    return pending === undefined ? Promise.resolve(true) : pending.catch(() => false);
   }
 
   private replace(prev: DeliberationItem, next: DeliberationItem): void {
@@ -792,7 +820,7 @@ export class DeliberationService {
     if (messageDigest(item.message) !== item.messageDigest) {
       this.counters.digestChanged++;
       const rejected = this.next(item, { status: ItemStatus.REJECTED, outcome: { result: 'rejected', reason: 'digest_changed', by: undefined, at: now }, updatedAt: now, releaseLease: undefined });
-      if (this.commit(item, rejected).ok) this.afterOutcome(item, rejected);
+      if (this.commit(item, rejected).ok) this.afterPersist(rejected, () => this.afterOutcome(item, rejected));
       return;
     }
     try {
@@ -818,10 +846,10 @@ export class DeliberationService {
     const r = this.commit(current, released);
     if (!r.ok) return;
     this.retryAt.delete(id);
+    if (!(await this.persisted(id))) return; // released but not recorded: the documented at-least-once window
     this.counters.released++;
     this.emit(DeliberationEventType.RELEASED, released, { attempts: released.releaseAttempts + 1 });
     this.maybeCompact();
-    await this.persisted(id);
   }
 
   private refuse(item: DeliberationItem, code: RefusalCode): void {
@@ -922,7 +950,7 @@ export class DeliberationService {
         releaseLease: approve ? { owner: this.nodeId, until: now + this.leaseMs } : undefined,
         updatedAt: now,
       });
-      if (this.commit(item, next).ok) this.afterOutcome(item, next);
+      if (this.commit(item, next).ok) this.afterPersist(next, () => this.afterOutcome(item, next));
       else this.retryLater(item, now);
       return;
     }
@@ -938,9 +966,11 @@ export class DeliberationService {
       return;
     }
     this.counters.escalations++;
-    this.emit(DeliberationEventType.ESCALATED, next, { from: item.escalationLevel, to: level });
-    this.notify('escalated', next);
     this.schedule(next);
+    this.afterPersist(next, () => {
+      this.emit(DeliberationEventType.ESCALATED, next, { from: item.escalationLevel, to: level });
+      this.notify('escalated', next);
+    });
   }
 
   /** A decision that arrives after the deadline but before the timer fired applies the deadline first. */
