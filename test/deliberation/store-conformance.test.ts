@@ -230,6 +230,44 @@ describe('redis store: several nodes', () => {
     await c.close();
   });
 
+  it('a decision on a stale copy loses the compare-and-set: not announced, re-read from Redis', async () => {
+    const prefix = `eab:test:delib:${randomUUID()}:`;
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    cleanups.push(async () => {
+      const s = await RedisDeliberationStore.open({ client, prefix });
+      await s.destroy();
+      await client.close();
+    });
+    const clock = new ManualClock();
+    const policies = [{ id: 'one', requiredRoles: [], minApprovers: 1 }];
+    const a = await DeliberationService.open({ store: await RedisDeliberationStore.open({ client, prefix }), clock, policies, nodeId: 'a' });
+    const id = (await a.hold({ message: makeMessage(), reason: 'r', details: { approvalPolicy: 'one' } })).deliberationId;
+    const bEvents: string[] = [];
+    const bRefused: string[] = [];
+    const b = await DeliberationService.open({ store: await RedisDeliberationStore.open({ client, prefix }), clock, policies, nodeId: 'b', onEvent: (e) => bEvents.push(e.type) });
+    b.onRefuse((i) => bRefused.push(i.id));
+    const released: string[] = [];
+    a.onRelease((i) => {
+      released.push(i.id);
+    });
+    assert.ok(a.approve(id, { reviewerId: 'alice', reason: 'ok' }).ok);
+    await a.flush();
+    const stale = b.reject(id, { reviewerId: 'bob', reason: 'no' }); // b still sees it pending
+    assert.ok(stale.ok, 'accepted locally, the write decides');
+    await b.flush();
+    await settle();
+    await a.flush();
+    assert.deepEqual(bRefused, [], 'the lost rejection was not announced');
+    assert.ok(!bEvents.includes('rejected'));
+    assert.ok(bEvents.includes('store_error'));
+    assert.equal(b.stats().storeConflicts, 1);
+    assert.notEqual(b.get(id)!.status, ItemStatus.REJECTED, 're-read the winner from Redis');
+    assert.deepEqual(released, [id]);
+    await a.close();
+    await b.close();
+  });
+
   it('the write script refuses a stale version written by another node', async () => {
     const prefix = `eab:test:delib:${randomUUID()}:`;
     const s1 = await RedisDeliberationStore.open({ url: REDIS_URL, prefix });
