@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentBus, CONSTITUTIONAL_HASH, DEFAULT_LIMITS, MESSAGE_TYPES, RejectionCode, StaticHashAuthority, type AgentMessage } from '../../src/index.js';
+import type { AgentBus} from '../../src/index.js';
+import { CONSTITUTIONAL_HASH, DEFAULT_LIMITS, MESSAGE_TYPES, RejectionCode, StaticHashAuthority, type AgentMessage } from '../../src/index.js';
 import { assertDelivered, assertRejected, HASH, makeBus, msg, recorder, register } from '../helpers/core.js';
 
 const LIMIT = DEFAULT_LIMITS.maxContentBytes;
