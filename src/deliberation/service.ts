@@ -955,6 +955,10 @@ export class DeliberationService {
       return;
     }
     const e = item.requirements.escalationMs;
+    if (e <= 0) {
+      this.schedule(item);
+      return;
+    }
     const level = Math.min(MAX_ESCALATION_LEVEL, 1 + Math.floor((now - item.createdAt) / e));
     if (level <= item.escalationLevel) {
       this.schedule(item);
