@@ -42,9 +42,26 @@ function smallMessage(i: number): AgentMessage {
 }
 
 const messages = Array.from({ length: N }, (_, i) => smallMessage(i));
-const withMessage: JournalEntry[] = messages.map((message, i) => ({ type: 'message.delivered', at: message.createdAt, message, recipients: [message.toAgent!], ...(i % 10 === 0 ? { code: 'POLICY_DENIED', reason: 'denied by policy' } : {}) }));
 const digests = messages.map(messageDigest);
-const withDigest: JournalEntry[] = withMessage.map((entry, i) => ({ ...entry, message: undefined, messageId: messages[i]!.messageId, fromAgent: 'planner', toAgent: 'executor', tenantId: 'acme', digest: digests[i] }));
+
+// Entries are object literals of two fixed shapes, as the bus builds them at its call sites.
+// (Entries built by spreading other objects measured about 3x slower to encode: V8 falls back
+// to slow property lookups on them.)
+function entryWithMessage(message: AgentMessage, i: number): JournalEntry {
+  return i % 10 === 0
+    ? { type: 'message.rejected', at: message.createdAt, message, code: 'POLICY_DENIED', reason: 'denied by policy' }
+    : { type: 'message.delivered', at: message.createdAt, message, recipients: [message.toAgent!] };
+}
+
+function entryWithDigest(message: AgentMessage, i: number): JournalEntry {
+  const digest = digests[i]!;
+  return i % 10 === 0
+    ? { type: 'message.rejected', at: message.createdAt, tenantId: message.tenantId, messageId: message.messageId, fromAgent: message.fromAgent, toAgent: message.toAgent, code: 'POLICY_DENIED', reason: 'denied by policy', digest }
+    : { type: 'message.delivered', at: message.createdAt, tenantId: message.tenantId, messageId: message.messageId, fromAgent: message.fromAgent, toAgent: message.toAgent, recipients: [message.toAgent!], digest };
+}
+
+const withMessage: JournalEntry[] = messages.map(entryWithMessage);
+const withDigest: JournalEntry[] = messages.map(entryWithDigest);
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'journal-bench-'));

@@ -7,8 +7,8 @@ import { sha256 } from './hash.js';
  * - node  = SHA-256 of the byte 0x01 followed by the lower-case hex of its children, in order.
  *   The 0x01 prefix keeps node pre-images apart from leaf pre-images.
  * - fan-out 16: each level groups up to 16 hashes (the last group may be smaller); a single
- *   hash at a level is the root. A binary tree needs five times as many hash calls, which
- *   dominated the per-record cost when measured (see docs/journal.md).
+ *   hash at a level is the root. A binary tree needs about 15 times as many node hashes:
+ *   measured 420 ns per record against 80 ns, out of a 1 µs budget (see docs/journal.md).
  */
 export const MERKLE_FANOUT = 16;
 const NODE_PREFIX = '\u0001';
