@@ -51,6 +51,11 @@ export interface HoldRequest {
    * `approvalPolicy` (policy id), `timeoutMs` (deadline span), `election` ({ strategy, participants }).
    */
   details?: Record<string, unknown>;
+  /**
+   * The governance context's annotations, as the bus passes them. When `impact` / `policy` are not
+   * given above, `annotations.impact` (or `details.impact`) and `annotations.policy` are used.
+   */
+  annotations?: Record<string, unknown>;
 }
 
 export interface ReviewerDecision {
@@ -176,6 +181,7 @@ export class DeliberationService {
   private readonly releasing = new Set<string>();
   private readonly releaseTasks = new Set<Promise<void>>();
   private readonly writeChains = new Map<string, Promise<boolean>>();
+  private readonly resyncs = new Set<Promise<void>>();
   private readonly voterKeys = new Map<string, KeyObject>();
   private readonly policies = new Map<string, ApprovalPolicy>();
   private readonly fatigue: FatigueGuard;
@@ -290,8 +296,10 @@ export class DeliberationService {
   private newItem(req: HoldRequest): DeliberationItem {
     const now = this.clock.now();
     const details = req.details;
-    const explicit = typeof details?.approvalPolicy === 'string' ? details.approvalPolicy : undefined;
-    const policyId = selectPolicyId(explicit, req.message.messageType, req.impact?.score, this.options.policySelection ?? {});
+    const impact = impactOf(req.impact) ?? impactOf(details?.impact) ?? impactOf(req.annotations?.impact);
+    const explicitId = details?.approvalPolicy ?? req.annotations?.approvalPolicy;
+    const explicit = typeof explicitId === 'string' ? explicitId : undefined;
+    const policyId = selectPolicyId(explicit, req.message.messageType, impact?.score, this.options.policySelection ?? {});
     const policy = this.policies.get(policyId);
     if (policy === undefined) throw new BusError(ErrorCode.INVALID_ARGUMENT, `unknown approval policy "${policyId}"`);
     const span = this.deadlineSpan(policy, details?.timeoutMs);
@@ -306,7 +314,7 @@ export class DeliberationService {
       escalationMs: escalationIntervalMs(policy, span, this.defaults.usePolicyTimeouts),
       election,
     };
-    const auto = policy.autoApproveBelow !== undefined && req.impact !== undefined && req.impact.score < policy.autoApproveBelow;
+    const auto = policy.autoApproveBelow !== undefined && impact !== undefined && impact.score < policy.autoApproveBelow;
     return {
       id: randomUUID(),
       version: 1,
@@ -316,8 +324,8 @@ export class DeliberationService {
       messageDigest: messageDigest(req.message),
       constitutionalHash: req.message.constitutionalHash,
       reason: req.reason,
-      impact: req.impact === undefined ? undefined : { score: req.impact.score, factors: { ...req.impact.factors } },
-      policyDecision: req.policy,
+      impact,
+      policyDecision: req.policy ?? req.annotations?.policy,
       details: req.details,
       requirements,
       decisions: [],
@@ -641,15 +649,20 @@ export class DeliberationService {
         if (this.writeChains.get(id) === write) this.writeChains.delete(id);
         if (!ok) {
           this.counters.storeConflicts++;
-          void this.resync(id, 'conflict');
+          this.startResync(id, 'conflict');
         }
       },
       (err: unknown) => {
         if (this.writeChains.get(id) === write) this.writeChains.delete(id);
         this.counters.storeErrors++;
-        void this.resync(id, String(err));
+        this.startResync(id, String(err));
       },
     );
+  }
+
+  private startResync(id: string, cause: string): void {
+    const task = this.resync(id, cause).finally(() => this.resyncs.delete(task));
+    this.resyncs.add(task);
   }
 
   /** After a lost or failed remote write: take the stored version as the truth. */
@@ -670,9 +683,11 @@ export class DeliberationService {
     }
   }
 
-  /** Waits until every write to a remote store has been answered. */
+  /** Waits until every write to a remote store has been answered (and lost ones re-read). */
   async flush(): Promise<void> {
-    while (this.writeChains.size > 0) await Promise.allSettled([...this.writeChains.values()]);
+    while (this.writeChains.size > 0 || this.resyncs.size > 0) {
+      await Promise.allSettled([...this.writeChains.values(), ...this.resyncs]);
+    }
   }
 
   /**
@@ -1096,6 +1111,18 @@ export class DeliberationService {
     })();
     return this.closing;
   }
+}
+
+/** An impact breakdown `{ score, factors }` (numeric factors only), or undefined when `value` is not one. */
+function impactOf(value: unknown): DeliberationItem['impact'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as { score?: unknown; factors?: unknown };
+  if (typeof v.score !== 'number' || !Number.isFinite(v.score)) return undefined;
+  const factors: Record<string, number> = {};
+  if (typeof v.factors === 'object' && v.factors !== null) {
+    for (const [k, f] of Object.entries(v.factors)) if (typeof f === 'number' && Number.isFinite(f)) factors[k] = f;
+  }
+  return { score: v.score, factors };
 }
 
 function parseElection(value: unknown): ElectionSpec | undefined {

@@ -228,6 +228,19 @@ describe('the four built-in policies', () => {
     await h.service.close();
   });
 
+  it('accepts the request shape the bus sends (impact and policy decision in the annotations)', async () => {
+    const h = await harness();
+    const message = makeMessage();
+    const impact = { score: 0.93, factors: { semantic: 0.9, priority: 1 }, lane: 'deliberation', threshold: 0.8, model: 'keyword' };
+    const policyAnnotation = { decision: { allow: true }, cached: false };
+    const { deliberationId } = await h.service.hold({ message, reason: 'impact score 0.930 ≥ threshold 0.8', details: { impact }, annotations: { impact, policy: policyAnnotation } });
+    const item = h.service.get(deliberationId)!;
+    assert.equal(item.requirements.policyId, 'critical_deployment');
+    assert.deepEqual(item.impact, { score: 0.93, factors: { semantic: 0.9, priority: 1 } });
+    assert.deepEqual(item.policyDecision, policyAnnotation);
+    await h.service.close();
+  });
+
   it('standard_request auto-approves below 0.3 and releases at once', async () => {
     const h = await harness();
     const id = await holdOne(h.service, {}, { score: 0.1, details: { approvalPolicy: 'standard_request' } });
