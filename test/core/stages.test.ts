@@ -71,7 +71,7 @@ describe('STAGE_FAILED: a stage that does not return a verdict fails closed', ()
       throw new Error('boom');
     }],
     ['throws a string', () => {
-      throw 'raw string'; // eslint-disable-line no-throw-literal
+      throw 'raw string';
     }],
     ['returns undefined', () => undefined as unknown as Verdict],
     ['returns null', () => null as unknown as Verdict],
