@@ -846,13 +846,14 @@ export class DeliberationService {
       const attempts = current.releaseAttempts + 1;
       const base = this.options.releaseRetryBaseMs ?? 1_000;
       const delay = Math.min(this.options.releaseRetryMaxMs ?? 60_000, base * 2 ** Math.min(20, attempts - 1));
-      const failed = this.next(current, { releaseAttempts: attempts, updatedAt: this.clock.now() });
+      const at = this.clock.now();
+      // the lease covers the backoff, so an instance sharing the store does not take over a retry in progress
+      const failed = this.next(current, { releaseAttempts: attempts, releaseLease: { owner: this.nodeId, until: at + delay + this.leaseMs }, updatedAt: at });
       this.emit(DeliberationEventType.RELEASE_FAILED, current, { error: String(err), attempts, retryInMs: delay });
-      if (this.commit(current, failed).ok) {
-        this.retryAt.set(id, this.clock.now() + delay);
-        this.schedule(failed);
-        this.arm();
-      }
+      const recorded = this.commit(current, failed).ok;
+      this.retryAt.set(id, at + delay);
+      this.schedule(recorded ? failed : current);
+      this.arm();
       return;
     }
     const current = this.items.get(id)!;
