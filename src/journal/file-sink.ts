@@ -188,7 +188,7 @@ export class FileSink implements JournalSink {
     this.fsyncs++;
   }
 
-  write(chunk: string, _batch: SealedBatch): Promise<void> {
+  write(chunk: Uint8Array, _batch: SealedBatch): Promise<void> {
     return this.enqueue(() => this.writeNow(chunk));
   }
 
@@ -201,8 +201,7 @@ export class FileSink implements JournalSink {
     return result;
   }
 
-  private async writeNow(chunk: string): Promise<void> {
-    const bytes = Buffer.from(chunk, 'utf8');
+  private async writeNow(bytes: Uint8Array): Promise<void> {
     if (this.size > 0 && this.size + bytes.length > this.maxFileBytes) await this.rotate();
     const handle = this.handle;
     if (handle === null) throw new Error('journal file sink is not open');

@@ -36,6 +36,10 @@ export const JOURNAL_DEFAULTS = {
   ...FILE_SINK_DEFAULTS,
 } as const;
 
+const SCRATCH_BYTES = 1 << 20;
+/** A scratch buffer grown by an unusually large batch is given back after it. */
+const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
+
 interface JournalConfig {
   maxBatchRecords: number;
   maxBatchDelayMs: number;
@@ -99,6 +103,8 @@ export class Journal {
   private recordsWritten = 0;
   private lost = 0;
   private report: OpenReport;
+  /** Batches are encoded here, then copied out once: cheaper than joining strings and encoding them again. */
+  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   /** Use openJournal(). */
   constructor(sink: JournalSink, config: JournalConfig, head: ChainHead, report: OpenReport, reseal?: { lines: string[]; recovery: NonNullable<Seal['recovery']> }) {
@@ -106,7 +112,12 @@ export class Journal {
     this.config = config;
     this.head = { ...head };
     this.report = report;
-    if (reseal !== undefined && reseal.lines.length > 0) this.writeSealed(reseal.lines, reseal.lines.map(sha256), reseal.recovery);
+    if (reseal !== undefined && reseal.lines.length > 0) {
+      const leaves = new Array<string>(reseal.lines.length);
+      let offset = 0;
+      reseal.lines.forEach((line, i) => (offset = this.put(line, offset, leaves, i)));
+      this.sealAndWrite(leaves, offset, reseal.recovery);
+    }
   }
 
   /** What opening found and repaired (torn tail, unsealed records, stale lock). */
@@ -202,15 +213,27 @@ export class Journal {
   };
 
   private sealBatch(entries: readonly JournalEntry[], start: number, end: number): void {
-    const lines: string[] = new Array<string>(end - start);
-    const leaves: string[] = new Array<string>(end - start);
+    const leaves = new Array<string>(end - start);
     let seq = this.head.seq;
-    for (let i = start; i < end; i++) {
-      const line = this.encode(++seq, entries[i]!);
-      lines[i - start] = line;
-      leaves[i - start] = sha256(line);
-    }
-    this.writeSealed(lines, leaves, undefined);
+    let offset = 0;
+    for (let i = start; i < end; i++) offset = this.put(this.encode(++seq, entries[i]!), offset, leaves, i - start);
+    this.sealAndWrite(leaves, offset, undefined);
+  }
+
+  /** Appends one line and its newline to the scratch buffer, storing the line's leaf hash; returns the new end. */
+  private put(line: string, offset: number, leaves: string[] | null, index: number): number {
+    const room = line.length * 3 + 1; // UTF-8 worst case: 3 bytes per UTF-16 unit
+    if (offset + room > this.scratch.length) this.growScratch(offset, offset + room);
+    const end = offset + this.scratch.write(line, offset, 'utf8');
+    if (leaves !== null) leaves[index] = sha256(this.scratch.subarray(offset, end));
+    this.scratch[end] = 10;
+    return end + 1;
+  }
+
+  private growScratch(used: number, needed: number): void {
+    const next = Buffer.allocUnsafe(Math.max(needed, this.scratch.length * 2));
+    this.scratch.copy(next, 0, 0, used);
+    this.scratch = next;
   }
 
   private encode(seq: number, entry: JournalEntry): string {
@@ -226,16 +249,19 @@ export class Journal {
     return encodeRecord(seq, entry, digest, digestError, this.config.includeContent ? entry.message : undefined);
   }
 
-  /** Seals lines that are already encoded (new batches, and records kept by crash recovery). */
-  private writeSealed(lines: readonly string[], leaves: readonly string[], recovery: Seal['recovery']): void {
+  /** Seals the records in scratch[0, offset) (new batches, and records kept by crash recovery) and queues the write. */
+  private sealAndWrite(leaves: readonly string[], offset: number, recovery: Seal['recovery']): void {
     const { seal, line } = buildSeal({ seal: this.head.seal + 1, first: this.head.seq + 1, leaves, prev: this.head.hash, at: this.config.now(), recovery });
     this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
     this.sealedBatches++;
-    const chunk = lines.join('\n') + '\n' + line + '\n';
+    const end = this.put(line, offset, null, 0);
+    const chunk = Buffer.allocUnsafe(end);
+    this.scratch.copy(chunk, 0, 0, end);
+    if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
     this.enqueueWrite(chunk, { firstSeq: seal.first, lastSeq: seal.last, records: seal.count, sealHash: seal.hash });
   }
 
-  private enqueueWrite(chunk: string, batch: SealedBatch): void {
+  private enqueueWrite(chunk: Uint8Array, batch: SealedBatch): void {
     this.unwritten += batch.records;
     this.writes = this.writes.then(async () => {
       try {

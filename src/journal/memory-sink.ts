@@ -2,7 +2,7 @@ import type { JournalSink, SealedBatch, SinkRecovery, SinkStats } from './sink.j
 
 /** Keeps the journal text in memory; for tests and for embedding without a disk. Unbounded by design: tests only. */
 export class MemorySink implements JournalSink {
-  private readonly chunks: string[] = [];
+  private readonly chunks: Uint8Array[] = [];
   private bytes = 0;
   readonly batches: SealedBatch[] = [];
 
@@ -10,10 +10,10 @@ export class MemorySink implements JournalSink {
     return { created: true, headSealLine: null, unsealedLines: [], tornBytes: 0, tornFile: null, savedTo: null, staleLock: false };
   }
 
-  async write(chunk: string, batch: SealedBatch): Promise<void> {
+  async write(chunk: Uint8Array, batch: SealedBatch): Promise<void> {
     this.chunks.push(chunk);
     this.batches.push(batch);
-    this.bytes += Buffer.byteLength(chunk);
+    this.bytes += chunk.length;
   }
 
   async sync(): Promise<void> {}
@@ -31,7 +31,7 @@ export class MemorySink implements JournalSink {
 
   /** Everything written, as one JSONL text. */
   text(): string {
-    return this.chunks.join('');
+    return Buffer.concat(this.chunks).toString('utf8');
   }
 
   lines(): string[] {

@@ -19,7 +19,7 @@ export interface SinkRecovery {
   staleLock: boolean;
 }
 
-/** One sealed batch handed to the sink: records then their seal, each line ending in a newline. */
+/** Describes a chunk handed to the sink: a batch's record lines then its seal line, each ending in a newline. */
 export interface SealedBatch {
   firstSeq: number;
   lastSeq: number;
@@ -41,7 +41,8 @@ export interface SinkStats {
  */
 export interface JournalSink {
   open(): Promise<SinkRecovery>;
-  write(chunk: string, batch: SealedBatch): Promise<void>;
+  /** `chunk` is the batch's UTF-8 bytes; the sink may keep it (the journal does not reuse it). */
+  write(chunk: Uint8Array, batch: SealedBatch): Promise<void>;
   /** Makes everything written so far durable (fsync or equivalent). */
   sync(): Promise<void>;
   /** Syncs (unless the policy is 'never') and releases the storage. Idempotent. */

@@ -24,7 +24,7 @@ class StallingSink implements JournalSink {
   async open(): Promise<SinkRecovery> {
     return this.inner.open();
   }
-  async write(chunk: string, batch: SealedBatch): Promise<void> {
+  async write(chunk: Uint8Array, batch: SealedBatch): Promise<void> {
     await new Promise<void>((resolve) => this.releases.push(resolve));
     await this.inner.write(chunk, batch);
   }
