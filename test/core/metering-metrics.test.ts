@@ -120,10 +120,10 @@ describe('metering', () => {
     await bus.start();
     await register(bus, 'a', 'b');
     for (let i = 0; i < 20; i++) assertDelivered(await bus.send(msg('a', 'b')));
-    const stats = bus.metrics().metering!;
-    assert.ok(stats.dropped >= 14, `dropped ${stats.dropped}`);
-    assert.equal(stats.queued + stats.dropped, 20);
-    assert.ok(stats.pending <= 5);
+    const { queued = -1, dropped = -1, pending = -1 } = bus.metrics().metering!;
+    assert.ok(dropped >= 14, `dropped ${dropped}`);
+    assert.equal(queued + dropped, 20);
+    assert.ok(pending >= 0 && pending <= 5);
     gate.resolve();
     await bus.stop();
     const after = bus.metrics().metering!;
