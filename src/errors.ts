@@ -71,6 +71,22 @@ export const ErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
+  // Deliberation decisions (approve, reject, vote, cancel) refused as values by the service.
+  SELF_APPROVAL: 'SELF_APPROVAL',
+  DUPLICATE_DECISION: 'DUPLICATE_DECISION',
+  REASON_REQUIRED: 'REASON_REQUIRED',
+  REVIEWER_REQUIRED: 'REVIEWER_REQUIRED',
+  DIGEST_MISMATCH: 'DIGEST_MISMATCH',
+  HASH_MISMATCH: 'HASH_MISMATCH',
+  ROLE_REQUIRED: 'ROLE_REQUIRED',
+  FATIGUE: 'FATIGUE',
+  NO_ELECTION: 'NO_ELECTION',
+  NOT_A_PARTICIPANT: 'NOT_A_PARTICIPANT',
+  ALREADY_VOTED: 'ALREADY_VOTED',
+  INVALID_VOTE: 'INVALID_VOTE',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  STORE_FAILED: 'STORE_FAILED',
+  CLOSED: 'CLOSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -84,7 +100,22 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, { readonly httpStatus: numbe
   REGISTRY_FULL: { httpStatus: 503, description: 'The registry reached maxAgents and eviction is disabled.' },
   INVALID_ARGUMENT: { httpStatus: 400, description: 'An API argument is malformed; the message names it.' },
   NOT_FOUND: { httpStatus: 404, description: 'The named item does not exist.' },
-  CONFLICT: { httpStatus: 409, description: 'The operation conflicts with the current state of the item.' },
+  CONFLICT: { httpStatus: 409, description: 'The operation conflicts with the current state of the item (e.g. the deliberation is already decided).' },
+  SELF_APPROVAL: { httpStatus: 403, description: 'The sender of a held message cannot approve it.' },
+  DUPLICATE_DECISION: { httpStatus: 409, description: 'This reviewer already approved or rejected the item.' },
+  REASON_REQUIRED: { httpStatus: 400, description: 'Deliberation decisions need a non-empty reason.' },
+  REVIEWER_REQUIRED: { httpStatus: 400, description: 'Deliberation decisions need a reviewer id.' },
+  DIGEST_MISMATCH: { httpStatus: 409, description: 'The approval names another message digest than the held message (an approval cannot be reused).' },
+  HASH_MISMATCH: { httpStatus: 409, description: 'The approval names another constitutional hash than the held message.' },
+  ROLE_REQUIRED: { httpStatus: 403, description: 'The reviewer holds none of the roles the approval policy requires.' },
+  FATIGUE: { httpStatus: 429, description: 'The reviewer approved too many items too fast (approval-fatigue guard in block mode).' },
+  NO_ELECTION: { httpStatus: 400, description: 'The item has no agent election to vote in.' },
+  NOT_A_PARTICIPANT: { httpStatus: 403, description: 'The agent is not a listed participant of the election.' },
+  ALREADY_VOTED: { httpStatus: 409, description: 'The agent already voted in this election; votes cannot be changed.' },
+  INVALID_VOTE: { httpStatus: 400, description: 'The vote is not approve, reject or abstain.' },
+  BAD_SIGNATURE: { httpStatus: 403, description: 'The vote signature is missing or does not verify with the agent\'s registered Ed25519 key.' },
+  STORE_FAILED: { httpStatus: 503, description: 'The deliberation store failed the write; nothing changed.' },
+  CLOSED: { httpStatus: 503, description: 'The deliberation service is closed.' },
 };
 
 /** A programming or configuration error. Governance refusals are never thrown. */
