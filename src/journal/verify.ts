@@ -11,6 +11,12 @@ export interface VerifyOptions {
    * a journal cut exactly after a seal, or missing its newest files, looks complete.
    */
   expectHead?: { hash: string; seq?: number };
+  /**
+   * Stop after the seal that covers this seq and ignore what follows. For a journal that is being
+   * written: `await journal.flush()`, take `stats().head`, verify with `stopAtSeq: head.seq` (and
+   * `expectHead: head`), so a batch written meanwhile is not mistaken for a torn tail.
+   */
+  stopAtSeq?: number;
   /** Issues reported in detail; further ones are only counted. Default 1000. */
   maxIssues?: number;
 }
@@ -54,9 +60,13 @@ class Verifier {
   private expectedBatch = 1;
   private pending: PendingRecord[] = [];
   private pendingOverflow = 0;
+  private readonly stopAtSeq: number | undefined;
+  /** Set once the seal covering stopAtSeq was checked. */
+  stopped = false;
 
-  constructor(dir: string, maxIssues: number) {
+  constructor(dir: string, maxIssues: number, stopAtSeq: number | undefined) {
     this.maxIssues = maxIssues;
+    this.stopAtSeq = stopAtSeq;
     this.report = { ok: false, dir, readable: true, files: [], records: 0, seals: 0, head: null, recoverySeals: [], issues: [], issuesOmitted: 0 };
   }
 
@@ -79,6 +89,7 @@ class Verifier {
     const info = { name: file.name, records: 0, seals: 0, bytes: 0 };
     this.report.files.push(info);
     for await (const line of readLinesForward(join(dir, file.name))) {
+      if (this.stopped) break;
       info.bytes += line.bytes.length + (line.terminated ? 1 : 0);
       if (!line.terminated) {
         this.issue({
@@ -172,6 +183,7 @@ class Verifier {
     this.expectedBatch = seal.seal + 1;
     this.report.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
     this.pending = [];
+    if (this.stopAtSeq !== undefined && seal.last >= this.stopAtSeq) this.stopped = true;
   }
 
   /** Compares the records before a seal with what the seal commits to, and says what differs. */
@@ -278,7 +290,7 @@ class Verifier {
  * kind of damage was found and where.
  */
 export async function verifyJournal(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const verifier = new Verifier(dir, options.maxIssues ?? 1000);
+  const verifier = new Verifier(dir, options.maxIssues ?? 1000, options.stopAtSeq);
   const report = verifier.report;
   let files: JournalFile[];
   try {
@@ -295,7 +307,7 @@ export async function verifyJournal(dir: string, options: VerifyOptions = {}): P
   }
   verifier.checkFileNumbering(files);
   try {
-    for (let i = 0; i < files.length; i++) await verifier.readFile(dir, files[i]!, i === files.length - 1);
+    for (let i = 0; i < files.length && !verifier.stopped; i++) await verifier.readFile(dir, files[i]!, i === files.length - 1);
   } catch (error) {
     report.readable = false;
     report.error = `cannot read journal: ${(error as Error).message}`;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, rm, truncate, stat } from 'node:fs/promises';
+import { appendFile, readdir, rm, truncate, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { auditVerify } from '../../src/cli/audit.js';
@@ -166,6 +166,21 @@ describe('verifyJournal: tampering is detected and located', () => {
       assert.equal(report.ok, false);
       assert.deepEqual(pick(report), [{ kind: 'truncated', target: 'seal', line: undefined, seq: undefined, batch: undefined }]);
       assert.match(report.issues[0]!.detail, /ends at seq 16 but the exported head is at seq 20/);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('stopAtSeq verifies a journal up to a head while later bytes are still being written', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await writeJournal(dir, 20);
+      const head = journal.stats().head;
+      await appendFile(path.join(dir, FILE), '{"seq":21,"type":"message.deliv');
+      assert.equal((await verifyJournal(dir)).ok, false, 'a write in progress looks like a torn tail');
+      const report = await verifyJournal(dir, { stopAtSeq: head.seq, expectHead: head });
+      assert.equal(report.ok, true, JSON.stringify(report.issues));
+      assert.deepEqual(report.head, head);
     } finally {
       await cleanup();
     }
