@@ -41,13 +41,16 @@ async function runAndKill(dir: string, mode: 'torn' | 'continuous', killWhen: (l
   }
 }
 
+/** Seqs of all records in file order; checks each record the writer made is the one it wrote (its messageId is m-<seq>). */
 async function allSeqs(dir: string): Promise<number[]> {
   const report = await verifyJournal(dir);
   const seqs: number[] = [];
   for (const file of report.files) {
     for await (const line of readLinesForward(path.join(dir, file.name))) {
-      const value = JSON.parse(line.bytes.toString('utf8')) as { seq?: number };
-      if (typeof value.seq === 'number') seqs.push(value.seq);
+      const value = JSON.parse(line.bytes.toString('utf8')) as { seq?: number; type?: string; messageId?: string };
+      if (typeof value.seq !== 'number') continue;
+      seqs.push(value.seq);
+      if (value.type !== 'journal.recovered' && value.messageId !== 'after-restart') assert.equal(value.messageId, `m-${value.seq}`);
     }
   }
   return seqs;
