@@ -128,7 +128,14 @@ export class FileSink implements JournalSink {
       try {
         const cut = Buffer.alloc(fileSize - cutFrom);
         await handle.read(cut, 0, cut.length, cutFrom);
-        await writeFile(join(this.dir, savedTo), cut);
+        const saved = await open(join(this.dir, savedTo), 'wx');
+        try {
+          await saved.writeFile(cut);
+          // The copy must be durable before the original bytes are cut.
+          if (this.fsyncPolicy !== FsyncPolicy.NEVER) await this.countSync(saved);
+        } finally {
+          await saved.close();
+        }
         await handle.truncate(cutFrom);
         if (this.fsyncPolicy !== FsyncPolicy.NEVER) await this.countSync(handle);
       } finally {
