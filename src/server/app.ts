@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import websocket from '@fastify/websocket';
+import { Ajv } from 'ajv';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { AgentBus } from '../bus.js';
+import { isBusError, RejectionCode } from '../errors.js';
+import { Authenticator } from './auth.js';
+import { DEFAULT_CONFIG, validateServerConfig, type ServerConfig } from './config.js';
+import { sendFailure, type ServerContext } from './context.js';
+import { failure, HttpFailure, ServerErrorCode } from './errors.js';
+import { PrometheusExporter } from './metrics.js';
+import { OpenApiCollector } from './openapi.js';
+import type { DeliberationPort, JournalPort } from './ports.js';
+import { Quotas } from './quotas.js';
+import { agentRoutes } from './routes/agents.js';
+import { deliberationRoutes } from './routes/deliberations.js';
+import { messageRoutes } from './routes/messages.js';
+import { systemRoutes } from './routes/system.js';
+import { BUS_VALIDATED } from './schemas.js';
+import { SessionManager } from './sessions.js';
+import { websocketRoutes } from './websocket.js';
+
+export interface BuildServerOptions {
+  /** Defaults to DEFAULT_CONFIG; a partial object is merged and validated by loadServerConfig, not here. */
+  config?: ServerConfig;
+  /** The bus to serve; a new AgentBus from config.bus when absent (started by buildServer). */
+  bus?: AgentBus;
+  deliberation?: DeliberationPort;
+  journal?: JournalPort;
+  /** A pino logger; one at config.logLevel on stderr when absent. */
+  logger?: Logger;
+  /** Folder of web assets (the dashboard lives in <webRoot>/dashboard). Default: the package's web/. */
+  webRoot?: string;
+}
+
+export type AgentBusServer = FastifyInstance & { busContext: ServerContext };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** src/server → ../../web and dist/server → ../../web: the same depth in both trees. */
+export const DEFAULT_WEB_ROOT = path.resolve(here, '..', '..', 'web');
+
+const VERSION = '0.1.0';
+
+function validatorCompiler(): (route: { schema: Record<string, unknown> }) => (data: unknown) => boolean | { error: Error } {
+  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  return ({ schema }) => {
+    if (schema[BUS_VALIDATED] === true) return () => true;
+    const validate = ajv.compile(schema);
+    return (data: unknown) => {
+      if (validate(data)) return true;
+      const e = validate.errors?.[0];
+      const where = e === undefined ? '' : e.instancePath || (e.params as { missingProperty?: string }).missingProperty || '';
+      return { error: new Error(`${where === '' ? 'request' : where} ${e?.message ?? 'is invalid'}`.trim()) };
+    };
+  };
+}
+
+/**
+ * Builds the HTTP + WebSocket server around a bus. The returned fastify instance is ready for
+ * inject() or listen(); closing it closes the sessions but not the bus (see serve.ts for the
+ * whole shutdown sequence). When buildServer creates the bus itself, it also stops it on close.
+ */
+export async function buildServer(options: BuildServerOptions = {}): Promise<AgentBusServer> {
+  const config = options.config ?? validateServerConfig(structuredClone(DEFAULT_CONFIG) as unknown as Record<string, unknown>);
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'agent-bus' } }, pino.destination(2));
+  const ownsBus = options.bus === undefined;
+  const bus =
+    options.bus ??
+    new AgentBus({
+      inboxCapacity: config.bus.inboxCapacity,
+      drainTimeoutMs: config.bus.drainTimeoutMs,
+      requestTimeoutMs: config.bus.requestTimeoutMs,
+      maxAgents: config.bus.maxAgents,
+    });
+  if (!bus.isRunning) await bus.start();
+
+  const auth = new Authenticator(config.auth);
+  const quotas = new Quotas(config.quotas);
+  const sessions = new SessionManager(bus, config.delivery, config.quotas.maxUnackedPerTenant);
+  const state = { shuttingDown: false, websockets: 0 };
+  const exporter = new PrometheusExporter({ bus, sessions: () => sessions.stats(), quotas: () => quotas.stats(), auth: () => auth.stats(), websockets: () => state.websockets });
+  const ctx: ServerContext = {
+    bus,
+    config,
+    auth,
+    quotas,
+    sessions,
+    exporter,
+    deliberation: options.deliberation,
+    journal: options.journal,
+    log,
+    webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
+    state,
+  };
+  sessions.onExpired = (agentId, count) => log.warn({ agentId, count }, 'messages expired unacknowledged (retention or expiresAt passed)');
+
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler() as never);
+  const openapi = new OpenApiCollector({
+    title: 'Enhanced Agent Bus',
+    version: VERSION,
+    description: 'A governed message bus for multi-agent AI systems. Errors are { error: { code, message } }.',
+  });
+  app.addHook('onRoute', openapi.onRoute);
+  app.decorateRequest('principal', undefined as never);
+  app.decorate('busContext', ctx);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.auth === false) return;
+    const principal = auth.authenticateHeaders(request.headers, 'http');
+    if (principal instanceof HttpFailure) return sendFailure(reply, principal);
+    request.principal = principal;
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      return sendFailure(reply, failure('INVALID_ARGUMENT', `${error.validationContext ?? 'request'}: ${error.message}`));
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendFailure(reply, failure(RejectionCode.MESSAGE_TOO_LARGE, `the body exceeds ${config.bodyLimitBytes} bytes`));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send({ error: { code: RejectionCode.INVALID_MESSAGE, message: 'send application/json' } });
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, 'the body is not valid JSON'));
+    }
+    if (error.statusCode === 400 || error instanceof SyntaxError) {
+      return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, `the body is not acceptable JSON: ${error.message}`));
+    }
+    if (isBusError(error)) return sendFailure(reply, failure(error.code, error.message));
+    if (error.statusCode === 503 && state.shuttingDown) return sendFailure(reply, failure(ServerErrorCode.SHUTTING_DOWN, 'the server is shutting down'));
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    return sendFailure(reply, failure(ServerErrorCode.INTERNAL, 'internal error'));
+  });
+  app.setNotFoundHandler((request, reply) => sendFailure(reply, failure(ServerErrorCode.ROUTE_NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  await app.register(websocket, {
+    options: { maxPayload: config.bodyLimitBytes },
+    preClose(done) {
+      for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+      done();
+    },
+  });
+  app.addHook('preClose', async () => {
+    state.shuttingDown = true;
+    sessions.wakeLongPolls();
+  });
+  app.addHook('onClose', async () => {
+    if (ownsBus) {
+      await bus.stop();
+      sessions.closeAll();
+    }
+  });
+
+  const routes = app as unknown as FastifyInstance;
+  agentRoutes(routes, ctx);
+  messageRoutes(routes, ctx);
+  deliberationRoutes(routes, ctx);
+  websocketRoutes(routes, ctx);
+  systemRoutes(routes, ctx, () => openapi.document());
+
+  return app as unknown as AgentBusServer;
+}

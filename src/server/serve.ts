@@ -1,0 +1,135 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { AgentBus } from '../bus.js';
+import type { AgentMessage } from '../message/schema.js';
+import { buildServer, type AgentBusServer } from './app.js';
+import { isLoopback, type ServerConfig } from './config.js';
+import type { DeliberationPort, JournalPort } from './ports.js';
+
+/** What the serve command runs: the bus and the optional components the lead wires in. */
+export interface ServeComponents {
+  bus: AgentBus;
+  deliberation?: DeliberationPort;
+  journal?: JournalPort;
+  /** Called after the bus stopped (flush and close the journal, the deliberation store...). */
+  close?: () => Promise<void>;
+}
+
+export interface ServeOptions {
+  config: ServerConfig;
+  /** Builds the components; default: an AgentBus with the embedded defaults from config.bus. */
+  components?: (config: ServerConfig, log: Logger) => Promise<ServeComponents>;
+  logger?: Logger;
+  /** Handle SIGTERM / SIGINT (default true). */
+  handleSignals?: boolean;
+  /** Where the startup line goes (default stdout). */
+  announce?: (line: string) => void;
+}
+
+export interface RunningServer {
+  app: AgentBusServer;
+  url: string;
+  /** Stops accepting, drains, writes what was not delivered, closes the components. Idempotent. */
+  stop(reason?: string): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  /** Messages accepted but never acknowledged, written to `spoolFile`. */
+  undelivered: number;
+  spoolFile: string | undefined;
+}
+
+export class BindRefusedError extends Error {
+  constructor(host: string) {
+    super(
+      `refusing to serve ${host} without authentication: configure auth.apiKeys or auth.jwt, bind to 127.0.0.1, or start with --insecure (anyone who can reach ${host} could then act as any agent)`,
+    );
+    this.name = 'BindRefusedError';
+  }
+}
+
+export function defaultComponents(config: ServerConfig): Promise<ServeComponents> {
+  const bus = new AgentBus({
+    inboxCapacity: config.bus.inboxCapacity,
+    drainTimeoutMs: config.bus.drainTimeoutMs,
+    requestTimeoutMs: config.bus.requestTimeoutMs,
+    maxAgents: config.bus.maxAgents,
+  });
+  return Promise.resolve({ bus });
+}
+
+/**
+ * Starts the server: refuses an unauthenticated non-loopback bind (unless `insecure`), listens,
+ * prints where the API and the dashboard are, and handles SIGTERM/SIGINT with an orderly stop:
+ * stop accepting (listener closed, long polls answered, WebSockets closed with 1001, in-flight
+ * requests finished), bus.stop() (in-flight sends and handlers drained, metering and journal
+ * flushed), then every message still held for an agent is written to
+ * `<dataDir>/undelivered-<time>.jsonl` and counted in the log, and the process exits 0.
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config } = options;
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'agent-bus' } }, pino.destination(2));
+  const authConfigured = config.auth.apiKeys.length > 0 || config.auth.jwt !== undefined;
+  if (!authConfigured && !isLoopback(config.host) && !config.insecure) throw new BindRefusedError(config.host);
+
+  const dataDir = path.resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const components = await (options.components ?? defaultComponents)(config, log);
+  const app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+  const mode = authConfigured ? 'authentication on' : config.insecure && !isLoopback(config.host) ? 'INSECURE: no authentication on a non-loopback address' : 'dev mode: no authentication, identities are taken from requests as stated';
+  (options.announce ?? ((line) => process.stdout.write(line + '\n')))(`agent-bus listening on ${url} — API ${url}/v1 (OpenAPI ${url}/openapi.json), dashboard ${url}/, metrics ${url}/metrics — ${mode}`);
+  log.info({ url, dataDir, auth: authConfigured, insecure: config.insecure }, 'server started');
+
+  let stopping: Promise<ShutdownReport> | undefined;
+  const stop = (reason = 'stop requested'): Promise<ShutdownReport> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'server stopping');
+      const ctx = app.busContext;
+      ctx.state.shuttingDown = true;
+      await app.close();
+      await components.bus.stop();
+      const left = ctx.sessions.closeAll();
+      for (const agent of await components.bus.listAgents()) {
+        if (ctx.sessions.get(agent.agentId) !== undefined || components.bus.pending(agent.agentId) === 0) continue;
+        const messages: AgentMessage[] = [];
+        let m: AgentMessage | null;
+        while ((m = await components.bus.receive(agent.agentId)) !== null) messages.push(m);
+        if (messages.length > 0) left.push({ agentId: agent.agentId, tenantId: agent.tenantId, messages });
+      }
+      const undelivered = left.reduce((n, a) => n + a.messages.length, 0);
+      let spoolFile: string | undefined;
+      if (undelivered > 0) {
+        spoolFile = path.join(dataDir, `undelivered-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+        const lines = left.flatMap((a) => a.messages.map((message) => JSON.stringify({ agentId: a.agentId, tenantId: a.tenantId, message })));
+        writeFileSync(spoolFile, lines.join('\n') + '\n');
+        log.warn({ undelivered, spoolFile }, 'messages accepted but not acknowledged were written to the spool file');
+      }
+      await components.close?.();
+      log.info({ undelivered }, 'server stopped');
+      log.flush?.();
+      return { undelivered, spoolFile };
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      stop(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.fatal({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { app, url, stop };
+}

@@ -1,0 +1,486 @@
+import type { AgentBus } from '../bus.js';
+import { Ring } from '../delivery/ring.js';
+import type { AgentMessage } from '../message/schema.js';
+import type { DeliveryConfig } from './config.js';
+
+/**
+ * Server-side delivery sessions: one per agent that pulls over HTTP or connects over WebSocket.
+ *
+ * A session subscribes to the bus for its agent and keeps the agent's messages in a bounded
+ * retention buffer until they are acknowledged. Handing a message out (a pull, or a push over
+ * WebSocket) leases it; a lease that ends without an ack puts the message back at the front of
+ * the queue with the same deliveryId (at-least-once). A WebSocket that closes returns its leases
+ * at once, so a client that reconnects within the retention window gets what it missed.
+ *
+ * When the buffer is full the bus handler waits (the bus inbox then absorbs the overflow and
+ * refuses senders with BACKPRESSURE once it is full too). A message unacknowledged for longer than
+ * `retentionMs`, or past its expiresAt, is dropped and counted as expired.
+ */
+
+export class Retained {
+  attempts = 0;
+  leaseUntil = 0;
+  /** The consumer holding the lease: a push sink, or PULL. */
+  holder: PushSink | typeof PULL | undefined;
+  done = false;
+
+  constructor(
+    readonly id: number,
+    readonly message: AgentMessage,
+    readonly arrivedAt: number,
+  ) {}
+}
+
+const PULL = Symbol('pull');
+
+/** Where a session pushes messages (a WebSocket connection). */
+export interface PushSink {
+  /** Sends the deliveries; they are leased until acked or until the sink detaches. */
+  deliver(entries: readonly Retained[]): void;
+}
+
+export interface Delivery {
+  deliveryId: number;
+  attempt: number;
+  message: AgentMessage;
+}
+
+export interface SessionStats {
+  sessions: number;
+  attached: number;
+  retained: number;
+  leased: number;
+  pushed: number;
+  pulled: number;
+  acked: number;
+  redelivered: number;
+  expired: number;
+  discarded: number;
+}
+
+export class AgentSession {
+  private readonly fresh = new Ring<Retained>(16);
+  private readonly again = new Ring<Retained>(4);
+  private readonly byId = new Map<number, Retained>();
+  private readonly leased = new Map<number, Retained>();
+  private nextId = 1;
+  private spaceWaiter: { message: AgentMessage; resolve: () => void } | undefined;
+  private pullWaiters: Array<() => void> = [];
+  sink: PushSink | undefined;
+  /** Leases held by the attached sink (the push window). */
+  pushLeased = 0;
+  ready = false;
+  blocked = false;
+  closed = false;
+  unsubscribe: (() => boolean) | undefined;
+
+  constructor(
+    readonly agentId: string,
+    readonly tenantId: string,
+    private readonly manager: SessionManager,
+  ) {}
+
+  get retained(): number {
+    return this.byId.size;
+  }
+
+  get leasedCount(): number {
+    return this.leased.size;
+  }
+
+  /** Queued (not leased) messages. */
+  get queued(): number {
+    return this.byId.size - this.leased.size;
+  }
+
+  /** The bus handler: takes the message now, or once the buffer has room. */
+  readonly accept = (message: AgentMessage): undefined | Promise<void> => {
+    if (this.byId.size < this.manager.config.sessionCapacity) {
+      this.store(message);
+      return undefined;
+    }
+    return new Promise<void>((resolve) => {
+      this.spaceWaiter = { message, resolve };
+    });
+  };
+
+  private store(message: AgentMessage): void {
+    const entry = new Retained(this.nextId++, message, this.manager.clock());
+    this.byId.set(entry.id, entry);
+    this.fresh.push(entry);
+    this.manager.retainedTotal++;
+    this.onWork();
+  }
+
+  private onWork(): void {
+    if (this.pullWaiters.length > 0) {
+      const waiters = this.pullWaiters;
+      this.pullWaiters = [];
+      for (const wake of waiters) wake();
+    }
+    if (this.sink !== undefined) this.manager.markReady(this);
+  }
+
+  private nextQueued(): Retained | undefined {
+    let entry: Retained | undefined;
+    while ((entry = this.again.shift()) !== undefined) if (!entry.done && entry.holder === undefined) return entry;
+    while ((entry = this.fresh.shift()) !== undefined) if (!entry.done && entry.holder === undefined) return entry;
+    return undefined;
+  }
+
+  private lease(entry: Retained, holder: PushSink | typeof PULL, until: number): void {
+    entry.attempts++;
+    entry.holder = holder;
+    entry.leaseUntil = until;
+    this.leased.set(entry.id, entry);
+    if (holder !== PULL) this.pushLeased++;
+  }
+
+  /** Pull: up to `max` queued messages, leased for `leaseMs`. */
+  take(max: number, leaseMs: number): Retained[] {
+    const out: Retained[] = [];
+    const until = this.manager.clock() + leaseMs;
+    while (out.length < max) {
+      const entry = this.nextQueued();
+      if (entry === undefined) break;
+      this.lease(entry, PULL, until);
+      out.push(entry);
+    }
+    this.manager.counters.pulled += out.length;
+    return out;
+  }
+
+  /** Resolves when a message arrives, the session closes, or after `timeoutMs` (false). */
+  waitForWork(timeoutMs: number): Promise<boolean> {
+    if (this.queued > 0) return Promise.resolve(true);
+    if (this.closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.pullWaiters.indexOf(wake);
+        if (i >= 0) this.pullWaiters.splice(i, 1);
+        this.manager.longPolls.delete(wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        this.manager.longPolls.delete(wake);
+        resolve(!this.closed);
+      };
+      this.pullWaiters.push(wake);
+      this.manager.longPolls.add(wake);
+    });
+  }
+
+  /** Acknowledges deliveries (late acks of a lease that already ended are honoured too). */
+  ack(ids: readonly number[]): { acked: number[]; unknown: number[] } {
+    const acked: number[] = [];
+    const unknown: number[] = [];
+    for (const id of ids) {
+      const entry = this.byId.get(id);
+      if (entry === undefined) {
+        unknown.push(id);
+        continue;
+      }
+      this.finish(entry);
+      acked.push(id);
+    }
+    this.manager.counters.acked += acked.length;
+    this.afterRelease();
+    return { acked, unknown };
+  }
+
+  private finish(entry: Retained): void {
+    entry.done = true;
+    this.byId.delete(entry.id);
+    this.manager.retainedTotal--;
+    if (entry.holder !== undefined) this.endLease(entry);
+  }
+
+  private endLease(entry: Retained): void {
+    this.leased.delete(entry.id);
+    if (entry.holder !== PULL) {
+      this.pushLeased--;
+      this.manager.tenantUnacked(this.tenantId, -1);
+    }
+    entry.holder = undefined;
+  }
+
+  /** After acks or expiries: admit a waiting bus delivery, wake the pusher. */
+  private afterRelease(): void {
+    if (this.spaceWaiter !== undefined && this.byId.size < this.manager.config.sessionCapacity) {
+      const { message, resolve } = this.spaceWaiter;
+      this.spaceWaiter = undefined;
+      this.store(message);
+      resolve();
+    }
+    if (this.sink !== undefined && this.queued > 0) this.manager.markReady(this);
+  }
+
+  /** Attaches a push consumer (replacing any other); returns the replaced one. */
+  attach(sink: PushSink): PushSink | undefined {
+    const previous = this.sink;
+    if (previous !== undefined) this.detach(previous);
+    this.sink = sink;
+    if (this.queued > 0) this.manager.markReady(this);
+    return previous;
+  }
+
+  /** Detaches a push consumer: everything it held unacknowledged is queued again at once. */
+  detach(sink: PushSink): void {
+    if (this.sink !== sink) return;
+    this.sink = undefined;
+    for (const entry of [...this.leased.values()]) {
+      if (entry.holder === sink) this.requeue(entry);
+    }
+  }
+
+  private requeue(entry: Retained): void {
+    this.endLease(entry);
+    this.again.push(entry);
+    this.manager.counters.redelivered++;
+  }
+
+  /** Push: hands up to `budget` messages to the sink within the window; returns how many. */
+  pump(budget: number, tenantRoom: number): number {
+    const sink = this.sink;
+    if (sink === undefined) return 0;
+    const room = Math.min(budget, this.manager.config.pushWindow - this.pushLeased, tenantRoom);
+    if (room <= 0) return 0;
+    const until = this.manager.clock() + this.manager.config.ackTimeoutMs;
+    const batch: Retained[] = [];
+    while (batch.length < room) {
+      const entry = this.nextQueued();
+      if (entry === undefined) break;
+      this.lease(entry, sink, until);
+      batch.push(entry);
+    }
+    if (batch.length === 0) return 0;
+    this.manager.tenantUnacked(this.tenantId, batch.length);
+    this.manager.counters.pushed += batch.length;
+    sink.deliver(batch);
+    return batch.length;
+  }
+
+  get hasPushWork(): boolean {
+    return this.sink !== undefined && this.queued > 0 && this.pushLeased < this.manager.config.pushWindow;
+  }
+
+  /** Ends overdue leases and drops messages past retention or expiry; returns how many expired. */
+  sweep(now: number): number {
+    let expired = 0;
+    const horizon = now - this.manager.config.retentionMs;
+    for (const entry of [...this.leased.values()]) {
+      if (entry.leaseUntil > now) continue;
+      if (entry.arrivedAt < horizon || (entry.message.expiresAt !== undefined && entry.message.expiresAt < now)) {
+        this.finish(entry);
+        expired++;
+      } else {
+        this.requeue(entry);
+      }
+    }
+    for (const ring of [this.again, this.fresh]) {
+      let head: Retained | undefined;
+      while ((head = ring.peek()) !== undefined && (head.done || head.holder !== undefined || head.arrivedAt < horizon)) {
+        ring.shift();
+        if (!head.done && head.holder === undefined) {
+          this.finish(head);
+          expired++;
+        }
+      }
+    }
+    if (expired > 0) this.manager.counters.expired += expired;
+    this.afterRelease();
+    return expired;
+  }
+
+  /** Closes the session; returns every message it still held (queued, leased, or waiting for room). */
+  close(): AgentMessage[] {
+    if (this.closed) return [];
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const left = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    for (const entry of left) this.finish(entry);
+    const messages = left.map((e) => e.message);
+    if (this.spaceWaiter !== undefined) {
+      messages.push(this.spaceWaiter.message);
+      this.spaceWaiter.resolve();
+      this.spaceWaiter = undefined;
+    }
+    this.sink = undefined;
+    const waiters = this.pullWaiters;
+    this.pullWaiters = [];
+    for (const wake of waiters) wake();
+    return messages;
+  }
+}
+
+/**
+ * Owns the sessions, the one sweep timer, and the push scheduler. Pushes are scheduled fairly:
+ * tenants with work take turns (round robin), each turn pushes at most `quantum` messages of one
+ * session, and the scheduler yields to I/O after `tickBudget` messages. A tenant whose pushed but
+ * unacknowledged messages reach `maxUnackedPerTenant` waits for acks.
+ */
+export class SessionManager {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly readyTenants = new Ring<string>(16);
+  private readonly readyByTenant = new Map<string, Ring<AgentSession>>();
+  private readonly unackedByTenant = new Map<string, number>();
+  private readonly blockedByTenant = new Map<string, Set<AgentSession>>();
+  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  readonly longPolls = new Set<() => void>();
+  retainedTotal = 0;
+  readonly counters = { pushed: 0, pulled: 0, acked: 0, redelivered: 0, expired: 0, discarded: 0 };
+  onExpired: ((agentId: string, count: number) => void) | undefined;
+  private readonly quantum = 64;
+  private readonly tickBudget = 2048;
+
+  constructor(
+    private readonly bus: AgentBus,
+    readonly config: DeliveryConfig,
+    private readonly maxUnackedPerTenant: number,
+    readonly clock: () => number = Date.now,
+  ) {
+    bus.registry.onRemove((agentId) => this.drop(agentId));
+  }
+
+  /** The agent's session, created (and subscribed to the bus) on first use. Throws BusError for an unknown agent. */
+  open(agentId: string, tenantId: string): AgentSession {
+    let session = this.sessions.get(agentId);
+    if (session !== undefined && session.tenantId === tenantId && !session.closed) return session;
+    if (session !== undefined) this.drop(agentId);
+    session = new AgentSession(agentId, tenantId, this);
+    session.unsubscribe = this.bus.subscribe(agentId, session.accept);
+    this.sessions.set(agentId, session);
+    this.startTimer();
+    return session;
+  }
+
+  get(agentId: string): AgentSession | undefined {
+    return this.sessions.get(agentId);
+  }
+
+  /** Closes an agent's session (agent removed); its messages are discarded and counted. */
+  drop(agentId: string): number {
+    const session = this.sessions.get(agentId);
+    if (session === undefined) return 0;
+    this.sessions.delete(agentId);
+    const left = session.close().length;
+    this.counters.discarded += left;
+    return left;
+  }
+
+  markReady(session: AgentSession): void {
+    if (session.ready || session.closed || !session.hasPushWork) return;
+    session.ready = true;
+    let ring = this.readyByTenant.get(session.tenantId);
+    if (ring === undefined) {
+      ring = new Ring<AgentSession>(4);
+      this.readyByTenant.set(session.tenantId, ring);
+      this.readyTenants.push(session.tenantId);
+    }
+    ring.push(session);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  private readonly drain = (): void => {
+    this.scheduled = false;
+    let budget = this.tickBudget;
+    while (budget > 0) {
+      const tenantId = this.readyTenants.shift();
+      if (tenantId === undefined) break;
+      const ring = this.readyByTenant.get(tenantId)!;
+      const session = ring.shift()!;
+      session.ready = false;
+      const tenantRoom = this.maxUnackedPerTenant === 0 ? Infinity : this.maxUnackedPerTenant - (this.unackedByTenant.get(tenantId) ?? 0);
+      if (tenantRoom <= 0) {
+        this.block(session);
+      } else {
+        budget -= session.pump(Math.min(this.quantum, budget), tenantRoom);
+        if (session.hasPushWork) {
+          session.ready = true;
+          ring.push(session);
+        }
+      }
+      if (ring.length > 0) this.readyTenants.push(tenantId);
+      else this.readyByTenant.delete(tenantId);
+    }
+    if (this.readyTenants.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+    }
+  };
+
+  private block(session: AgentSession): void {
+    let set = this.blockedByTenant.get(session.tenantId);
+    if (set === undefined) this.blockedByTenant.set(session.tenantId, (set = new Set()));
+    set.add(session);
+  }
+
+  tenantUnacked(tenantId: string, delta: number): void {
+    const n = (this.unackedByTenant.get(tenantId) ?? 0) + delta;
+    if (n <= 0) this.unackedByTenant.delete(tenantId);
+    else this.unackedByTenant.set(tenantId, n);
+    if (delta < 0) {
+      const blocked = this.blockedByTenant.get(tenantId);
+      if (blocked !== undefined) {
+        this.blockedByTenant.delete(tenantId);
+        for (const s of blocked) this.markReady(s);
+      }
+    }
+  }
+
+  unacked(tenantId: string): number {
+    return this.unackedByTenant.get(tenantId) ?? 0;
+  }
+
+  private startTimer(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.sweep(), this.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  sweep(now = this.clock()): void {
+    for (const session of this.sessions.values()) {
+      if (session.retained === 0) continue;
+      const expired = session.sweep(now);
+      if (expired > 0) this.onExpired?.(session.agentId, expired);
+    }
+  }
+
+  /** Wakes every long poll (used when the server stops accepting). */
+  wakeLongPolls(): void {
+    for (const wake of [...this.longPolls]) wake();
+  }
+
+  /** Closes every session; returns the messages they still held, by agent. */
+  closeAll(): Array<{ agentId: string; tenantId: string; messages: AgentMessage[] }> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    const out: Array<{ agentId: string; tenantId: string; messages: AgentMessage[] }> = [];
+    for (const session of this.sessions.values()) {
+      const messages = session.close();
+      if (messages.length > 0) out.push({ agentId: session.agentId, tenantId: session.tenantId, messages });
+    }
+    this.sessions.clear();
+    return out;
+  }
+
+  stats(): SessionStats {
+    let attached = 0;
+    let leased = 0;
+    for (const s of this.sessions.values()) {
+      if (s.sink !== undefined) attached++;
+      leased += s.leasedCount;
+    }
+    return { sessions: this.sessions.size, attached, retained: this.retainedTotal, leased, ...this.counters };
+  }
+}
+
+export function toDelivery(entry: Retained): Delivery {
+  return { deliveryId: entry.id, attempt: entry.attempts, message: entry.message };
+}

@@ -1,0 +1,219 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { isBusError } from '../errors.js';
+import type { AgentMessage } from '../message/schema.js';
+import { inTenant, type Principal } from './auth.js';
+import type { ServerContext } from './context.js';
+import { HttpFailure, ServerErrorCode } from './errors.js';
+import { sendThroughBus, type SendMode } from './messaging.js';
+import type { AgentSession, PushSink, Retained } from './sessions.js';
+
+/**
+ * WebSocket edge at /v1/ws. Protocol (JSON text frames, documented in docs/server.md):
+ *
+ *   client → server   auth {token | apiKey, agentId?}      (unless the upgrade carried credentials)
+ *                     send | broadcast | request {id?, message, ...options}
+ *                     ack {deliveryIds: number[]}
+ *                     heartbeat {id?}
+ *   server → client   ready {agentId, tenantId, ackTimeoutMs, pushWindow}
+ *                     message {deliveryId, attempt, message}
+ *                     result {id, status, result}   error {id?, error: {code, message}}
+ *                     heartbeat {id?, at}
+ */
+
+export const WsClose = {
+  GOING_AWAY: 1001,
+  REPLACED: 4000,
+  BAD_REQUEST: 4400,
+  UNAUTHENTICATED: 4401,
+  FORBIDDEN: 4403,
+  UNKNOWN_AGENT: 4404,
+  CONFLICT: 4409,
+} as const;
+
+const AUTH_TIMEOUT_MS = 5_000;
+const encodedMessages = new WeakMap<AgentMessage, string>();
+
+function messageJson(message: AgentMessage): string {
+  let json = encodedMessages.get(message);
+  if (json === undefined) {
+    json = JSON.stringify(message);
+    encodedMessages.set(message, json);
+  }
+  return json;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class WsConnection implements PushSink {
+  private principal: Principal | undefined;
+  private session: AgentSession | undefined;
+  private authTimer: NodeJS.Timeout | undefined;
+  private binding = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly request: FastifyRequest,
+    private readonly ctx: ServerContext,
+  ) {
+    ctx.state.websockets++;
+    socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    socket.on('close', () => this.onClose());
+    socket.on('error', () => socket.terminate());
+    const headers = request.headers;
+    if (!ctx.auth.enabled || headers.authorization !== undefined || headers['x-api-key'] !== undefined) {
+      const principal = ctx.auth.authenticateHeaders(headers, 'websocket');
+      if (principal instanceof HttpFailure) {
+        this.close(WsClose.UNAUTHENTICATED, principal.body.error.message);
+        return;
+      }
+      this.principal = principal;
+      const queryAgent = (request.query as Record<string, unknown>).agentId;
+      if (principal.kind !== 'dev' || typeof queryAgent === 'string') {
+        void this.bind(typeof queryAgent === 'string' ? queryAgent : undefined);
+        return;
+      }
+    }
+    this.authTimer = setTimeout(() => this.close(WsClose.UNAUTHENTICATED, 'no auth frame in time'), AUTH_TIMEOUT_MS);
+    this.authTimer.unref();
+  }
+
+  deliver(entries: readonly Retained[]): void {
+    for (const e of entries) {
+      this.socket.send(`{"type":"message","deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
+    }
+  }
+
+  /** Another connection of the same agent took over. */
+  replaced(): void {
+    this.session = undefined;
+    this.close(WsClose.REPLACED, 'replaced by a newer connection of this agent');
+  }
+
+  private send(frame: Record<string, unknown>): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  private error(id: unknown, code: string, message: string, extra?: Record<string, unknown>): void {
+    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), error: { code, message, ...extra } });
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+    this.authTimer = undefined;
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) this.socket.close(code, reason.slice(0, 120));
+  }
+
+  private async bind(requestedAgent: string | undefined): Promise<void> {
+    const principal = this.principal!;
+    this.binding = true;
+    const agentId = principal.agentId ?? (principal.kind === 'dev' ? requestedAgent : undefined);
+    if (agentId === undefined) return this.close(principal.kind === 'dev' ? WsClose.BAD_REQUEST : WsClose.FORBIDDEN, principal.kind === 'dev' ? 'name the agent: auth {agentId} or ?agentId=' : 'the credential is not bound to an agent');
+    if (requestedAgent !== undefined && requestedAgent !== agentId) return this.close(WsClose.FORBIDDEN, `${ServerErrorCode.IDENTITY_MISMATCH}: authenticated as ${agentId}`);
+    const agent = await this.ctx.bus.getAgent(agentId);
+    if (agent === undefined || !inTenant(principal, agent.tenantId)) return this.close(WsClose.UNKNOWN_AGENT, `agent ${agentId} is not registered`);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    try {
+      this.session = this.ctx.sessions.open(agent.agentId, agent.tenantId);
+    } catch (error) {
+      if (isBusError(error)) return this.close(WsClose.CONFLICT, `${error.code}: ${error.message}`);
+      throw error;
+    }
+    this.send({ type: 'ready', agentId: agent.agentId, tenantId: agent.tenantId, ackTimeoutMs: this.ctx.config.delivery.ackTimeoutMs, pushWindow: this.ctx.config.delivery.pushWindow });
+    const previous = this.session.attach(this);
+    if (previous instanceof WsConnection) previous.replaced();
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(isBinary ? data.toString('utf8') : String(data));
+    } catch {
+      return this.error(undefined, 'INVALID_MESSAGE', 'frame is not valid JSON');
+    }
+    if (!isObject(frame) || typeof frame.type !== 'string') return this.error(undefined, 'INVALID_MESSAGE', 'a frame is a JSON object with a "type"');
+    const id = frame.id;
+    if (this.principal === undefined) {
+      if (frame.type !== 'auth') return this.close(WsClose.UNAUTHENTICATED, 'the first frame must be auth');
+      const credential = typeof frame.token === 'string' ? frame.token : typeof frame.apiKey === 'string' ? frame.apiKey : '';
+      const principal = this.ctx.auth.enabled ? this.ctx.auth.authenticateCredential(credential, 'websocket') : this.ctx.auth.authenticateHeaders({}, 'websocket');
+      if (principal instanceof HttpFailure) return this.close(WsClose.UNAUTHENTICATED, principal.body.error.message);
+      if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+      this.authTimer = undefined;
+      this.principal = principal;
+      void this.bind(typeof frame.agentId === 'string' ? frame.agentId : undefined);
+      return;
+    }
+    const session = this.session;
+    if (session === undefined) {
+      if (this.binding) return this.error(id, 'INVALID_ARGUMENT', 'wait for the ready frame');
+      return;
+    }
+    switch (frame.type) {
+      case 'send':
+      case 'broadcast':
+      case 'request':
+        return void this.dispatch(frame, frame.type, session);
+      case 'ack': {
+        const ids = frame.deliveryIds ?? frame.delivery_ids ?? (frame.deliveryId !== undefined ? [frame.deliveryId] : undefined);
+        if (!Array.isArray(ids) || ids.length > 10_000 || !ids.every((x) => Number.isInteger(x))) return this.error(id, 'INVALID_ARGUMENT', 'ack needs deliveryIds: an array of integers');
+        const result = session.ack(ids as number[]);
+        if (result.unknown.length > 0) this.error(id, 'NOT_FOUND', 'unknown or already acknowledged deliveries', { deliveryIds: result.unknown });
+        return;
+      }
+      case 'heartbeat':
+        return void this.ctx.bus.heartbeat(session.agentId).then(() => this.send({ type: 'heartbeat', ...(id !== undefined ? { id } : {}), at: Date.now() }));
+      case 'auth':
+        return this.error(id, 'INVALID_ARGUMENT', 'already authenticated');
+      default:
+        return this.error(id, 'INVALID_ARGUMENT', `unknown frame type ${JSON.stringify(frame.type).slice(0, 40)}`);
+    }
+  }
+
+  private async dispatch(frame: Record<string, unknown>, mode: SendMode, session: AgentSession): Promise<void> {
+    const id = frame.id;
+    if (!isObject(frame.message)) return this.error(id, 'INVALID_MESSAGE', 'message must be a JSON object');
+    const message = frame.message;
+    if (message.fromAgent === undefined && message.from_agent === undefined) message.fromAgent = session.agentId;
+    if (message.tenantId === undefined && message.tenant_id === undefined) message.tenantId = session.tenantId;
+    const options: { agentType?: string; capability?: string; timeoutMs?: number } = {};
+    if (typeof frame.agentType === 'string') options.agentType = frame.agentType;
+    if (typeof frame.capability === 'string') options.capability = frame.capability;
+    if (typeof frame.timeoutMs === 'number') options.timeoutMs = frame.timeoutMs;
+    try {
+      const answer = await sendThroughBus(this.ctx.bus, this.ctx.quotas, this.principal!, message, mode, options);
+      if (answer.status < 300) this.send({ type: 'result', ...(id !== undefined ? { id } : {}), status: answer.status, result: answer.body });
+      else this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
+    } catch (error) {
+      this.ctx.log.error({ err: error }, 'websocket send failed');
+      this.error(id, ServerErrorCode.INTERNAL, 'internal error');
+    }
+  }
+
+  private onClose(): void {
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer);
+    this.ctx.state.websockets--;
+    this.session?.detach(this);
+    this.session = undefined;
+  }
+}
+
+export function websocketRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get(
+    '/v1/ws',
+    {
+      websocket: true,
+      config: { auth: false },
+      schema: {
+        summary: 'WebSocket: authenticate, receive pushed messages (ack each), send, heartbeat',
+        description: 'Credentials in the upgrade request (Authorization / X-API-Key) or in a first frame {"type":"auth","token":"..."}; JWTs with a jti are one-time here. See docs/server.md for the frames.',
+        tags: ['websocket'],
+      },
+    },
+    (socket: WebSocket, request: FastifyRequest) => {
+      new WsConnection(socket, request, ctx);
+    },
+  );
+}
