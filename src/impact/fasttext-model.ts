@@ -5,6 +5,7 @@ import type { TextModel } from './text-model.js';
 
 export const HIGH_IMPACT_LABEL = '__label__high';
 const MODEL_FS_PATH = '/impact-model.bin';
+const HAS_WORD = /\S/;
 
 export interface FastTextModelOptions {
   /** Name shown in annotations; default "fasttext". */
@@ -39,6 +40,9 @@ export class FastTextModel implements TextModel {
     fastText.fs.writeFile(MODEL_FS_PATH, bytes);
     try {
       core.loadModel(MODEL_FS_PATH);
+    } catch (error) {
+      // The wasm core throws bare exception pointers (numbers), not Errors.
+      throw new Error(`not a loadable fastText model (${error instanceof Error ? error.message : `wasm exception ${String(error)}`})`, { cause: error });
     } finally {
       fastText.fs.unlink(MODEL_FS_PATH);
     }
@@ -61,12 +65,16 @@ export class FastTextModel implements TextModel {
 
   /** For text already passed through `normalizeForModel` (the training script's evaluation). */
   predictNormalized(normalized: string): number {
+    // fastText still answers for an empty line (from its end-of-sentence token): no words, no signal.
+    if (!HAS_WORD.test(normalized)) return 0;
     const top = this.core.predict(normalized, 1, 0);
     try {
       if (top.size() === 0) return 0;
       const [probability, label] = top.get(0);
       // Two classes: the probability of "high" is the top probability or its complement.
-      return label === this.highLabel ? probability : 1 - probability;
+      const high = label === this.highLabel ? probability : 1 - probability;
+      // float32 softmax can overshoot 1 by an ulp or two
+      return high <= 0 ? 0 : high >= 1 ? 1 : high;
     } finally {
       top.delete();
     }

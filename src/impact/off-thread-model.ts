@@ -54,10 +54,15 @@ function waiter(): Waiter {
   return { promise, resolve, reject };
 }
 
-function workerEntry(): URL {
+function startWorker(workerData: WorkerSetup): Worker {
   const compiled = new URL('./off-thread-worker.js', import.meta.url);
-  // Under tsx the sources are .ts; after the build the .js sits next to this module.
-  return existsSync(fileURLToPath(compiled)) ? compiled : new URL('./off-thread-worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
+  // Running from the TypeScript sources (tsx): Node 20 workers do not inherit `--import tsx`,
+  // so the worker registers tsx itself before loading the .ts entry.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./off-thread-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /**
@@ -97,19 +102,27 @@ export class OffThreadModel implements TextModel {
   static async start(options: OffThreadModelOptions): Promise<OffThreadModel> {
     const moduleUrl = options.module instanceof URL ? options.module.href : options.module.startsWith('file:') ? options.module : pathToFileURL(options.module).href;
     const setup: WorkerSetup = { moduleUrl, exportName: options.exportName ?? 'createTextModel', modelOptions: options.modelOptions };
-    const worker = new Worker(workerEntry(), { workerData: setup });
+    const worker = startWorker(setup);
+    let onMessage: ((event: WorkerEvent) => void) | undefined;
+    let onError: ((error: Error) => void) | undefined;
     const name = await new Promise<string>((resolve, reject) => {
-      const onMessage = (event: WorkerEvent): void => {
+      onMessage = (event) => {
         if (event.type === 'ready') resolve(event.name);
         else if (event.type === 'failed') reject(new Error(`off-thread model failed to load: ${event.error}`));
       };
-      worker.once('message', onMessage);
-      worker.once('error', reject);
-    }).catch(async (error: unknown) => {
-      await worker.terminate();
-      throw error;
-    });
-    worker.removeAllListeners();
+      onError = reject;
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+    })
+      .catch(async (error: unknown) => {
+        await worker.terminate();
+        throw error;
+      })
+      .finally(() => {
+        // Only our own listeners: the Worker keeps internal ones.
+        worker.off('message', onMessage!);
+        worker.off('error', onError!);
+      });
     return new OffThreadModel(worker, `off-thread:${name}`, options.maxBatch ?? 64, options.cacheSize ?? 10_000, options.maxPending ?? 10_000, options.timeoutMs ?? 10_000);
   }
 
