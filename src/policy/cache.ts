@@ -73,7 +73,7 @@ export class DecisionCache {
     redisWrites: 0,
   };
   private redis: RedisTierClient | undefined;
-  private readonly ownedRedis: { close(): Promise<unknown> } | undefined;
+  private readonly ownedRedis: { destroy(): void } | undefined;
   private readonly redisPrefix: string;
   private readonly redisTtlSeconds: number;
   private readonly redisTimeoutMs: number;
@@ -93,29 +93,31 @@ export class DecisionCache {
     if (r?.client !== undefined) {
       this.redis = r.client;
     } else if (r?.url !== undefined) {
+      // Owned client: commands fail fast while disconnected (no offline queue) and it reconnects in
+      // the background; until then every Redis operation counts as an error and is skipped.
       const client = createClient({ url: r.url, disableOfflineQueue: true });
-      client.on('error', () => {
+      this.ownedRedis = client;
+      this.redis = client as unknown as RedisTierClient;
+      this.connecting = new Promise<void>((resolve) => {
+        client.once('ready', () => resolve());
+        client.on('error', () => {
+          this.counters.redisErrors++;
+          resolve();
+        });
+      });
+      client.connect().catch(() => {
         this.counters.redisErrors++;
       });
-      this.ownedRedis = client;
-      this.connecting = client.connect().then(
-        () => {
-          this.redis = client as unknown as RedisTierClient;
-        },
-        () => {
-          this.counters.redisErrors++;
-        },
-      );
     }
   }
 
-  /** Resolves once an owned Redis client is connected (or failed to connect: the cache then runs memory-only). */
+  /** Resolves once an owned Redis client is connected, or its first connection attempt failed. */
   async ready(): Promise<void> {
     await this.connecting;
   }
 
   get hasRemote(): boolean {
-    return this.redis !== undefined || this.connecting !== undefined;
+    return this.redis !== undefined;
   }
 
   /** Memory tier only; synchronous. `now` is epoch ms (the governance context's clock). */
@@ -207,13 +209,14 @@ export class DecisionCache {
     return { ...this.counters, size: this.entries.size };
   }
 
+  /** Drops the Redis tier; an owned client is destroyed, a caller's client is left open. */
   async close(): Promise<void> {
-    await this.connecting;
-    if (this.ownedRedis !== undefined && this.redis !== undefined) {
-      this.redis = undefined;
-      await this.ownedRedis.close().catch(() => undefined);
-    }
     this.redis = undefined;
+    try {
+      this.ownedRedis?.destroy();
+    } catch {
+      // Already closed.
+    }
   }
 
   private setLocal(key: string, decision: PolicyDecision, now: number): void {
