@@ -124,7 +124,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation !== undefined) {
+    if (error.validation !== undefined || error.code === 'FST_ERR_VALIDATION') {
       return sendFailure(reply, failure('INVALID_ARGUMENT', `${error.validationContext ?? 'request'}: ${error.message}`));
     }
     switch (error.code) {

@@ -37,8 +37,7 @@ export class PrometheusExporter {
   private snap: Snapshot | undefined;
 
   constructor(private readonly source: ServerStatsSource) {
-    const self = this;
-    const s = (): Snapshot => self.snap ?? self.take();
+    const s = (): Snapshot => this.snap ?? this.take();
     const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, snap: Snapshot) => void) =>
       new Counter({
         name,
