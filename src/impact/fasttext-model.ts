@@ -12,7 +12,15 @@ export interface FastTextModelOptions {
   name?: string;
   /** Label of the high-impact class; default "__label__high". */
   highLabel?: string;
+  /**
+   * Characters of text given to fastText; default 600 (about 90 words). Predict
+   * cost grows by roughly half a microsecond per word, so this bounds the worst case on the hot
+   * path; the request in an agent message is almost always in its first sentences.
+   */
+  maxChars?: number;
 }
+
+export const DEFAULT_FASTTEXT_MAX_CHARS = 600;
 
 /**
  * A supervised fastText classifier (fasttext.wasm) trained by `npm run train:impact`.
@@ -26,6 +34,7 @@ export class FastTextModel implements TextModel {
   private constructor(
     private readonly core: FastTextCore,
     private readonly highLabel: string,
+    private readonly maxChars: number,
     name: string,
     labels: readonly string[],
   ) {
@@ -51,7 +60,7 @@ export class FastTextModel implements TextModel {
     if (labels.length !== 2 || !labels.includes(highLabel)) {
       throw new Error(`fastText model must have two labels including ${highLabel}; it has [${labels.join(', ')}]`);
     }
-    return new FastTextModel(core, highLabel, options.name ?? 'fasttext', labels);
+    return new FastTextModel(core, highLabel, options.maxChars ?? DEFAULT_FASTTEXT_MAX_CHARS, options.name ?? 'fasttext', labels);
   }
 
   static async fromFile(path: string | URL, options: FastTextModelOptions = {}): Promise<FastTextModel> {
@@ -60,7 +69,8 @@ export class FastTextModel implements TextModel {
   }
 
   predict(text: string): number {
-    return this.predictNormalized(normalizeForModel(text));
+    const normalized = normalizeForModel(text.length > this.maxChars ? text.slice(0, this.maxChars) : text);
+    return this.predictNormalized(normalized);
   }
 
   /** For text already passed through `normalizeForModel` (the training script's evaluation). */

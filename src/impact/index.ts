@@ -10,7 +10,7 @@ export {
 export { DEFAULT_WEIGHTS, FACTOR_NAMES, LARGE_AMOUNT, type ImpactWeights } from './factors.js';
 export { semanticFromProbability, type TextModel } from './text-model.js';
 export { KeywordModel, IMPACT_KEYWORDS } from './keyword-model.js';
-export { FastTextModel, HIGH_IMPACT_LABEL, type FastTextModelOptions } from './fasttext-model.js';
+export { FastTextModel, HIGH_IMPACT_LABEL, DEFAULT_FASTTEXT_MAX_CHARS, type FastTextModelOptions } from './fasttext-model.js';
 export { OffThreadModel, type OffThreadModelOptions, type OffThreadModelStats } from './off-thread-model.js';
 export { loadDefaultTextModel, DEFAULT_MODEL_URL, type LoadedTextModel, type LoadTextModelOptions } from './load-model.js';
 export { extractText, normalizeForModel, DEFAULT_MAX_TEXT_CHARS } from './text.js';

@@ -58,7 +58,10 @@ function collect(value: unknown, state: TextState, depth: number): void {
 const MONEY_PATTERN =
   /(?:[$€£]\s?|\b(?:usd|eur|gbp|chf)\s?)(\d[\d,]*(?:\.\d+)?)\s?(k|m|bn|million|thousand)?\b|\b(\d[\d,]*(?:\.\d+)?)\s?(k|m|million|thousand)?\s?(?:usd|eur|gbp|chf|dollars|euros|pounds)\b/g;
 const OTHER_NUMBER_PATTERN = /\d+/g;
-const NON_WORD_PATTERN = /[^\p{L}\p{N}_]+/gu;
+// ASCII punctuation and whitespace only: non-ASCII characters are kept as word characters,
+// which avoids a slower Unicode-aware pattern on every message.
+const NON_WORD_PATTERN = /[^a-z0-9_\u0080-\uffff]+/g;
+const HAS_DIGIT = /\d/;
 
 function moneyToken(_match: string, a1?: string, s1?: string, a2?: string, s2?: string): string {
   const digits = (a1 ?? a2 ?? '0').replace(/,/g, '');
@@ -80,9 +83,7 @@ function moneyToken(_match: string, a1?: string, s1?: string, a2?: string, s2?: 
  * spaces. fastText splits on whitespace, so runs of spaces are harmless.
  */
 export function normalizeForModel(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(MONEY_PATTERN, moneyToken)
-    .replace(OTHER_NUMBER_PATTERN, ' num ')
-    .replace(NON_WORD_PATTERN, ' ');
+  let out = text.toLowerCase();
+  if (HAS_DIGIT.test(out)) out = out.replace(MONEY_PATTERN, moneyToken).replace(OTHER_NUMBER_PATTERN, ' num ');
+  return out.replace(NON_WORD_PATTERN, ' ');
 }

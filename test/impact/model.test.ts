@@ -46,6 +46,11 @@ test('the shipped fastText model loads from data/ and separates clear high- from
   // the keyword baseline misses the payment with no keyword in it
   assert.equal(keyword.predict(CLEAR_HIGH[0]!), 0);
   assert.equal(loaded.model.predict(''), 0);
+  assert.equal(loaded.model.predict('  ?! '), 0);
+  // text beyond maxChars is not read: a long tail cannot change the prediction
+  const head = CLEAR_HIGH[0]! + ' ';
+  const padded = head + 'x'.repeat(600 - head.length);
+  assert.equal(loaded.model.predict(padded + ' thanks, that fixed it'.repeat(200)), loaded.model.predict(padded));
 });
 
 test('the impact stage with the fastText model holds a high-impact payment and passes chatter', async () => {
