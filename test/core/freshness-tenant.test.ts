@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeTenantId, RejectionCode } from '../../src/index.js';
+import { normalizeTenantId, PROCEED, RejectionCode } from '../../src/index.js';
 import { assertDelivered, assertRejected, makeBus, manualClock, msg, recorder, register } from '../helpers/core.js';
 
 describe('freshness stage: EXPIRED', () => {
@@ -92,6 +92,14 @@ describe('freshness stage: DUPLICATE', () => {
     assertRejected(await bus.send(msg('a', 'b', { messageId: 'g1' })), RejectionCode.POLICY_DENIED);
     refuse = false;
     assertDelivered(await bus.send(msg('a', 'b', { messageId: 'g1' })));
+  });
+
+  it('two concurrent sends of one caller-set id through an async stage: exactly one is delivered', async (t) => {
+    const bus = await makeBus(t, { stages: [{ name: 'async-check', evaluate: async () => PROCEED }] });
+    await register(bus, 'a', 'b');
+    const results = await Promise.all([bus.send(msg('a', 'b', { messageId: 'race' })), bus.send(msg('a', 'b', { messageId: 'race' })), bus.broadcast(msg('a', undefined, { messageId: 'race' }))]);
+    assert.deepEqual(results.map((r) => r.code ?? 'delivered').sort(), ['DUPLICATE', 'DUPLICATE', 'delivered']);
+    assert.equal(bus.pending('b'), 1);
   });
 
   it('generated ids never collide (5,000 sends without messageId all delivered, all distinct)', async (t) => {
