@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { lineColumnAt, PolicyBundleError, type BundleIssue } from './bundle-error.js';
-import { PolicyEngineError, PolicyFailureKind, type PolicyDecision, type PolicyEngine, type PolicyRequest } from './types.js';
+import { PolicyEngineError, PolicyFailureKind, type PolicyDecision, type PolicyRequest, type SynchronousPolicyEngine } from './types.js';
 
 /**
  * Embedded Cedar engine. Policies are validated against the schema when loaded (an invalid set is
@@ -125,7 +125,7 @@ function policyUsesIds(json: cedar.PolicyJson): boolean {
   return json.conditions.some((c) => exprUsesIds(c.body));
 }
 
-export class CedarEngine implements PolicyEngine {
+export class CedarEngine implements SynchronousPolicyEngine {
   readonly name: string;
   readonly bundleHash: string;
   readonly synchronous = true;

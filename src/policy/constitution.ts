@@ -12,7 +12,7 @@ import {
   type BundleSource,
 } from './bundle.js';
 import { CedarEngine, type BundleFile } from './cedar.js';
-import { PolicyEngineError, PolicyFailureKind, type HashAuthority, type PolicyDecision, type PolicyEngine, type PolicyRequest } from './types.js';
+import { PolicyEngineError, PolicyFailureKind, type HashAuthority, type PolicyDecision, type PolicyRequest, type SynchronousPolicyEngine } from './types.js';
 
 /**
  * Owns the active constitution bundle and its hash. Loading a bundle (API call or a change in a
@@ -67,7 +67,7 @@ export type ObjectBundle = {
 
 export class ConstitutionManager implements HashAuthority {
   /** Delegates to the active bundle's engine; its bundleHash follows rotations. Fails (never allows) when no bundle is loaded. */
-  readonly engine: PolicyEngine;
+  readonly engine: SynchronousPolicyEngine;
   private current: ConstitutionBundle | undefined;
   private previous: string | undefined;
   private graceEnd = 0;
@@ -242,7 +242,7 @@ export class ConstitutionManager implements HashAuthority {
   }
 }
 
-class ActiveBundleEngine implements PolicyEngine {
+class ActiveBundleEngine implements SynchronousPolicyEngine {
   readonly synchronous = true;
   constructor(
     private readonly manager: ConstitutionManager,

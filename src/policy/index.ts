@@ -10,6 +10,7 @@ export {
   type PolicyPrincipal,
   type PolicyRequest,
   type PolicyResource,
+  type SynchronousPolicyEngine,
 } from './types.js';
 export { createRequestBuilder, sizeClassOf, stringSet, DEFAULT_SIZE_CLASS_BOUNDS, type RequestBuilder, type RequestBuilderOptions } from './request.js';
 export { decisionKey, MAX_PLAIN_KEY } from './key.js';

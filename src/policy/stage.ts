@@ -78,6 +78,8 @@ export interface PolicyStageStats {
 
 export interface PolicyStage extends GovernanceStage {
   readonly name: 'policy';
+  /** A Verdict for cache hits and synchronous engines; a Promise only for asynchronous engines. */
+  evaluate(message: AgentMessage, ctx: GovernanceContext): Verdict | Promise<Verdict>;
   readonly cache: DecisionCache | undefined;
   readonly shadow: ShadowEvaluator | undefined;
   stats(): PolicyStageStats;

@@ -95,6 +95,12 @@ export interface PolicyEngine {
   readonly usesEntityIds?: boolean;
 }
 
+/** An engine that always answers synchronously (Cedar). */
+export interface SynchronousPolicyEngine extends PolicyEngine {
+  readonly synchronous: true;
+  evaluate(req: PolicyRequest): PolicyDecision;
+}
+
 /** Which constitutional hashes are accepted, and when. The pin stage consumes this. */
 export interface HashAuthority {
   readonly activeHash: string;

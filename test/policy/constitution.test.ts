@@ -43,9 +43,7 @@ describe('ConstitutionManager', () => {
     assert.equal(manager.activeHash, CONSTITUTIONAL_HASH);
     assert.equal(manager.accepts(CONSTITUTIONAL_HASH, 0), true);
     assert.equal(manager.accepts('0000000000000000', 0), false);
-    const sender = agent('a');
     assert.throws(() => manager.engine.evaluate({} as never), /no constitution bundle/);
-    void sender;
   });
 
   it('identifies any other bundle by its content hash (16 hex of SHA-256 of canonical content)', async () => {
@@ -138,7 +136,6 @@ describe('ConstitutionManager', () => {
       assert.equal(events.length, 1);
       assert.equal(events[0]!.type, 'rejected');
       // The LKG engine still decides.
-      const a = agent('a');
       const lkg = manager.engine.evaluate({
         principal: { id: 'a', agentType: 'w', tenant: 'acme', roles: [] },
         action: 'command',
@@ -146,7 +143,6 @@ describe('ConstitutionManager', () => {
         context: { priority: 1, sizeClass: 'small', hour: 10, weekday: 3, labels: [], constitutionalHash: CONSTITUTIONAL_HASH, hashAccepted: true },
       });
       assert.equal(lkg.allow, true, JSON.stringify(lkg));
-      void a;
       await manager.close();
       return result.error;
     }

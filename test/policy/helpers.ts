@@ -1,6 +1,7 @@
 import type { GovernanceContext } from '../../src/governance/stage.js';
 import { CONSTITUTIONAL_HASH, type MessageType, type Priority } from '../../src/message/constants.js';
 import type { AgentMessage } from '../../src/message/schema.js';
+import type { Verdict } from '../../src/governance/verdict.js';
 import type { AgentRecord } from '../../src/registry/types.js';
 
 /** Wednesday 2026-01-07 10:00 UTC: inside business hours. */
@@ -61,5 +62,11 @@ export function context(
   recipient: AgentRecord | undefined,
   opts: { now?: number; contentBytes?: number } = {},
 ): GovernanceContext {
-  return { now: opts.now ?? BUSINESS_HOURS, contentBytes: opts.contentBytes ?? 100, sender, recipient, annotations: {} };
+  return { now: opts.now ?? BUSINESS_HOURS, idGenerated: false, contentBytes: opts.contentBytes ?? 100, sender, recipient, annotations: {} };
+}
+
+/** The verdict of a stage that must have answered synchronously. */
+export function sync(verdict: Verdict | PromiseLike<Verdict>): Verdict {
+  if (typeof (verdict as { then?: unknown }).then === 'function') throw new Error('expected a synchronous verdict');
+  return verdict as Verdict;
 }
