@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   AgentBus,
   CONSTITUTIONAL_HASH,
+  decodeWireMessage,
   REJECTION_CODES,
   type AgentMessage,
   type DeliveryContext,
@@ -245,6 +246,30 @@ describe('property: malformed input is refused with a code and never throws', ()
       const m = bus.metrics();
       assert.equal(m.delivered, 0);
       for (const code of Object.keys(m.byCode)) assert.ok((REJECTION_CODES as readonly string[]).includes(code));
+    } finally {
+      await bus.stop();
+    }
+  });
+
+  it('the wire path (decodeWireMessage then send) never throws on arbitrary input', async () => {
+    const bus = new AgentBus({ metering: false });
+    await bus.start();
+    await bus.registerAgent({ agentId: 'sender', tenantId: 'acme' });
+    await bus.registerAgent({ agentId: 'receiver', tenantId: 'acme' });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(malformed, fc.dictionary(fc.constantFrom('message_id', 'from_agent', 'to_agent', 'tenant_id', 'priority', 'created_at', 'expires_at', 'content', '__proto__'), fc.anything())), async (raw) => {
+          const decoded = decodeWireMessage(raw);
+          if ('kind' in decoded && decoded.kind === 'reject') {
+            assert.ok(isRejectionCode(decoded.code));
+            return;
+          }
+          const result = await bus.send(decoded as never);
+          assert.ok(result.ok || isRejectionCode(result.code), JSON.stringify(result));
+          assert.equal(({} as Record<string, unknown>).polluted, undefined);
+        }),
+        { numRuns: 300 },
+      );
     } finally {
       await bus.stop();
     }
