@@ -89,7 +89,7 @@ Exit codes: 0 stopped cleanly, 64 usage, 69 cannot listen (address in use), 78 c
     try {
       await startServer({
         config,
-        announce: (line) => io.out(values.json === true ? JSON.stringify({ event: 'listening', message: line, host: config.host, port: config.port }) + '\n' : line + '\n'),
+        announce: (line, info) => io.out(values.json === true ? JSON.stringify({ event: 'listening', message: line, ...info }) + '\n' : line + '\n'),
       });
     } catch (error) {
       if (error instanceof BindRefusedError) {

@@ -5,6 +5,8 @@
  * so the real objects plug in directly (the journal through `journalPort`).
  */
 
+import type { ItemStatus } from '../deliberation/types.js';
+
 type MaybePromise<T> = T | Promise<T>;
 
 /** A held message as the API shows it; the real item has more fields, all passed through. */
@@ -20,7 +22,7 @@ export type DeliberationResult =
   | { readonly ok: false; readonly code: string; readonly reason: string };
 
 export interface DeliberationPort {
-  list(query: { tenantId?: string; status?: string; limit?: number; cursor?: string }): MaybePromise<{ items: readonly DeliberationItemView[]; nextCursor: string | undefined }>;
+  list(query: { tenantId?: string; status?: ItemStatus; limit?: number; cursor?: string }): MaybePromise<{ items: readonly DeliberationItemView[]; nextCursor: string | undefined }>;
   get(id: string): MaybePromise<DeliberationItemView | undefined>;
   approve(id: string, decision: ReviewerDecisionInput): MaybePromise<DeliberationResult>;
   reject(id: string, decision: ReviewerDecisionInput): MaybePromise<DeliberationResult>;

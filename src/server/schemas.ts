@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ITEM_STATUSES } from '../deliberation/types.js';
 import { REJECTION_CODES } from '../errors.js';
 import { MessageInputSchema } from '../message/schema.js';
 
@@ -190,7 +191,7 @@ export const VoteBody = Type.Object(
 
 export const DeliberationListQuery = Type.Object(
   {
-    status: Type.Optional(Type.String({ maxLength: 32 })),
+    status: Type.Optional(Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s)))),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
     cursor: Type.Optional(Type.String({ maxLength: 256 })),
     tenantId: Type.Optional(Type.String({ maxLength: 256, description: 'Admins with every-tenant scope may pick a tenant; others see their own.' })),

@@ -24,7 +24,7 @@ export interface ServeOptions {
   /** Handle SIGTERM / SIGINT (default true). */
   handleSignals?: boolean;
   /** Where the startup line goes (default stdout). */
-  announce?: (line: string) => void;
+  announce?: (line: string, info: { url: string; auth: boolean; dataDir: string }) => void;
 }
 
 export interface RunningServer {
@@ -77,15 +77,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   mkdirSync(dataDir, { recursive: true });
   const components = await (options.components ?? defaultComponents)(config, log);
   const app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
-  const mode = authConfigured ? 'authentication on' : config.insecure && !isLoopback(config.host) ? 'INSECURE: no authentication on a non-loopback address' : 'dev mode: no authentication, identities are taken from requests as stated';
-  (options.announce ?? ((line) => process.stdout.write(line + '\n')))(`agent-bus listening on ${url} — API ${url}/v1 (OpenAPI ${url}/openapi.json), dashboard ${url}/, metrics ${url}/metrics — ${mode}`);
-  log.info({ url, dataDir, auth: authConfigured, insecure: config.insecure }, 'server started');
-
   let stopping: Promise<ShutdownReport> | undefined;
   const stop = (reason = 'stop requested'): Promise<ShutdownReport> => {
     stopping ??= (async () => {
@@ -131,5 +122,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl}:${port}`;
+  const mode = authConfigured ? 'authentication on' : config.insecure && !isLoopback(config.host) ? 'INSECURE: no authentication on a non-loopback address' : 'dev mode: no authentication, identities are taken from requests as stated';
+  (options.announce ?? ((line) => process.stdout.write(line + '\n')))(
+    `agent-bus listening on ${url} — API ${url}/v1 (OpenAPI ${url}/openapi.json), dashboard ${url}/, metrics ${url}/metrics — ${mode}`,
+    { url, auth: authConfigured, dataDir },
+  );
+  log.info({ url, dataDir, auth: authConfigured, insecure: config.insecure }, 'server started');
+
   return { app, url, stop };
 }

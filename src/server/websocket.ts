@@ -63,18 +63,17 @@ class WsConnection implements PushSink {
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
     const headers = request.headers;
-    if (!ctx.auth.enabled || headers.authorization !== undefined || headers['x-api-key'] !== undefined) {
+    const queryAgent = (request.query as Record<string, unknown>).agentId;
+    const hasCredential = headers.authorization !== undefined || headers['x-api-key'] !== undefined;
+    if (hasCredential || (!ctx.auth.enabled && typeof queryAgent === 'string')) {
       const principal = ctx.auth.authenticateHeaders(headers, 'websocket');
       if (principal instanceof HttpFailure) {
         this.close(WsClose.UNAUTHENTICATED, principal.body.error.message);
         return;
       }
       this.principal = principal;
-      const queryAgent = (request.query as Record<string, unknown>).agentId;
-      if (principal.kind !== 'dev' || typeof queryAgent === 'string') {
-        void this.bind(typeof queryAgent === 'string' ? queryAgent : undefined);
-        return;
-      }
+      void this.bind(typeof queryAgent === 'string' ? queryAgent : undefined);
+      return;
     }
     this.authTimer = setTimeout(() => this.close(WsClose.UNAUTHENTICATED, 'no auth frame in time'), AUTH_TIMEOUT_MS);
     this.authTimer.unref();

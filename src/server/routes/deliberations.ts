@@ -58,7 +58,7 @@ export function deliberationRoutes(app: FastifyInstance, ctx: ServerContext): vo
       const scope = tenantScope(p);
       const wanted = q.tenantId === undefined ? scope : normalizeTenantId(q.tenantId) ?? q.tenantId;
       if (scope !== undefined && wanted !== scope) return sendFailure(reply, failure(ServerErrorCode.FORBIDDEN, `tenant ${wanted} is outside the credential's scope`));
-      const query: { tenantId?: string; status?: string; limit?: number; cursor?: string } = { limit: q.limit };
+      const query: Parameters<DeliberationPort['list']>[0] = { limit: q.limit };
       if (wanted !== undefined) query.tenantId = wanted;
       if (q.status !== undefined) query.status = q.status;
       if (q.cursor !== undefined) query.cursor = q.cursor;
