@@ -49,9 +49,16 @@ export interface DecisionCacheStats {
   size: number;
 }
 
+/**
+ * A node of the recency list. Hits only relink nodes: deleting and re-inserting the same key in a
+ * V8 Map leaves deleted entries in that key's bucket chain, which made hits O(hits since rehash).
+ */
 interface Entry {
-  readonly decision: PolicyDecision;
-  readonly expiresAt: number;
+  readonly key: string;
+  decision: PolicyDecision;
+  expiresAt: number;
+  newer: Entry | undefined;
+  older: Entry | undefined;
 }
 
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
@@ -61,6 +68,9 @@ export class DecisionCache {
   readonly maxEntries: number;
   readonly ttlMs: number;
   private readonly entries = new Map<string, Entry>();
+  /** Most and least recently used. */
+  private newest: Entry | undefined;
+  private oldest: Entry | undefined;
   private readonly counters: Omit<DecisionCacheStats, 'size'> = {
     hits: 0,
     misses: 0,
@@ -128,14 +138,15 @@ export class DecisionCache {
       return undefined;
     }
     if (entry.expiresAt <= now) {
-      this.entries.delete(key);
+      this.remove(entry);
       this.counters.expirations++;
       this.counters.misses++;
       return undefined;
     }
-    // Re-insert to mark as most recently used (Map keeps insertion order).
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (entry !== this.newest) {
+      this.unlink(entry);
+      this.linkNewest(entry);
+    }
     this.counters.hits++;
     return entry.decision;
   }
@@ -198,6 +209,8 @@ export class DecisionCache {
   /** Drops every memory entry (bundle change). Redis entries are keyed by bundle hash and simply age out. */
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
+    this.oldest = undefined;
     this.counters.invalidations++;
   }
 
@@ -220,16 +233,45 @@ export class DecisionCache {
   }
 
   private setLocal(key: string, decision: PolicyDecision, now: number): void {
-    const entries = this.entries;
-    if (entries.has(key)) entries.delete(key);
-    else if (entries.size >= this.maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done !== true) {
-        entries.delete(oldest.value);
-        this.counters.evictions++;
+    const existing = this.entries.get(key);
+    if (existing !== undefined) {
+      existing.decision = decision;
+      existing.expiresAt = now + this.ttlMs;
+      if (existing !== this.newest) {
+        this.unlink(existing);
+        this.linkNewest(existing);
       }
+      return;
     }
-    entries.set(key, { decision, expiresAt: now + this.ttlMs });
+    if (this.entries.size >= this.maxEntries && this.oldest !== undefined) {
+      this.remove(this.oldest);
+      this.counters.evictions++;
+    }
+    const entry: Entry = { key, decision, expiresAt: now + this.ttlMs, newer: undefined, older: undefined };
+    this.linkNewest(entry);
+    this.entries.set(key, entry);
+  }
+
+  private remove(entry: Entry): void {
+    this.unlink(entry);
+    this.entries.delete(entry.key);
+  }
+
+  private unlink(entry: Entry): void {
+    if (entry.newer === undefined) this.newest = entry.older;
+    else entry.newer.older = entry.older;
+    if (entry.older === undefined) this.oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    entry.newer = undefined;
+    entry.older = undefined;
+  }
+
+  private linkNewest(entry: Entry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest !== undefined) this.newest.newer = entry;
+    this.newest = entry;
+    if (this.oldest === undefined) this.oldest = entry;
   }
 }
 

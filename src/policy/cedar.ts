@@ -231,28 +231,30 @@ export class CedarEngine implements SynchronousPolicyEngine {
     if (actionChain === undefined) {
       throw new PolicyEngineError(PolicyFailureKind.ERROR, `cedar: the schema declares no action "${req.action}"`);
     }
+    const entities: cedar.EntityJson[] = actionChain.slice();
+    entities.push(
+      { uid: principal, attrs: { tenant: p.tenant, agentType: p.agentType, roles: p.roles as string[] }, parents: [] },
+      {
+        uid: resource,
+        attrs: { kind: r.kind, tenant: r.tenant, agentType: r.agentType, roles: r.roles as string[], capabilities: r.capabilities as string[] },
+        parents: [],
+      },
+    );
     const answer = cedar.statefulIsAuthorized({
       principal,
       action: actionChain[0]!.uid,
       resource,
       context: req.context as unknown as cedar.Context,
       preparsedPolicySetId: this.storeId,
-      entities: [
-        ...actionChain,
-        { uid: principal, attrs: { tenant: p.tenant, agentType: p.agentType, roles: p.roles as string[] }, parents: [] },
-        {
-          uid: resource,
-          attrs: { kind: r.kind, tenant: r.tenant, agentType: r.agentType, roles: r.roles as string[], capabilities: r.capabilities as string[] },
-          parents: [],
-        },
-      ],
+      entities,
     });
     if (answer.type === 'failure') {
       throw new PolicyEngineError(PolicyFailureKind.ERROR, 'cedar: ' + answer.errors.map((e) => e.message).join('; '));
     }
     const { decision, diagnostics } = answer.response;
     const allow = decision === 'allow';
-    const notes = diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
+    const notes: string[] = [];
+    for (const e of diagnostics.errors) notes.push(`${e.policyId}: ${e.error.message}`);
     if (!allow && diagnostics.reason.length === 0) notes.push('no policy permits this request');
     return Object.freeze({
       allow,
