@@ -11,6 +11,7 @@ import { TenantStage } from './governance/stages/tenant.js';
 import { isThenable, reject, type Hold, type Reject, type Verdict } from './governance/verdict.js';
 import { CONSTITUTIONAL_HASH, DEFAULT_LIMITS, type MessageLimits } from './message/constants.js';
 import type { AgentMessage, MessageInput } from './message/schema.js';
+import { normalizeTenantId } from './message/tenant.js';
 import { MessageBuilder } from './message/validate.js';
 import { MetricsCollector, type BusMetrics } from './metrics/collector.js';
 import { LatencyHistogram, nowNs } from './metrics/latency.js';
@@ -20,7 +21,7 @@ import { UsageAggregator, type UsageBucket } from './metering/usage-sink.js';
 import { InMemoryAgentRegistry } from './registry/memory.js';
 import type { AgentRegistry } from './registry/registry.js';
 import type { AgentQuery, AgentRecord, AgentRegistration } from './registry/types.js';
-import { ReplyTracker, type PendingReply } from './routing/replies.js';
+import { ReplyTracker, type PendingReply, type ReplyEnd } from './routing/replies.js';
 import { Router, type BroadcastFilter } from './routing/router.js';
 
 export type SendStatus = 'delivered' | 'rejected' | 'held';
@@ -125,14 +126,16 @@ interface ProcessRequest {
   filter: BroadcastFilter | undefined;
   awaitDelivery: boolean;
   replyTimeoutMs: number;
+  /** A message released by deliberation: its id is already in the duplicate window since it was held. */
+  released: boolean;
 }
 
-const SEND: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: 0 };
-const SEND_AWAIT: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: true, replyTimeoutMs: 0 };
+const SEND: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: 0, released: false };
+const SEND_AWAIT: ProcessRequest = { mode: 'send', filter: undefined, awaitDelivery: true, replyTimeoutMs: 0, released: false };
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new BusError(ErrorCode.INVALID_OPTIONS, `${name} must be a positive integer (got ${String(value)})`);
+  if (!Number.isInteger(v) || v < 1) throw invalidOption(`${name} must be a positive integer (got ${String(value)})`);
   return v;
 }
 
@@ -167,19 +170,31 @@ export class AgentBus {
   private stopping = false;
   private startedAt: number | undefined;
   private asyncInFlight = 0;
+  private stopPromise: Promise<void> | undefined;
 
   constructor(options: AgentBusOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new BusError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
+    if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object');
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock must be a function returning epoch milliseconds');
     this.clock = options.clock ?? Date.now;
+    if (options.constitutionalHash !== undefined && (typeof options.constitutionalHash !== 'string' || options.constitutionalHash === '')) {
+      throw invalidOption('constitutionalHash must be a non-empty string');
+    }
+    if (options.acceptedHashes !== undefined && (!Array.isArray(options.acceptedHashes) || !options.acceptedHashes.every((h) => typeof h === 'string' && h !== ''))) {
+      throw invalidOption('acceptedHashes must be an array of non-empty strings');
+    }
     this.authority = options.hashAuthority ?? new StaticHashAuthority(options.constitutionalHash ?? CONSTITUTIONAL_HASH, options.acceptedHashes ?? []);
     if (typeof this.authority.accepts !== 'function' || typeof this.authority.activeHash !== 'string') {
-      throw new BusError(ErrorCode.INVALID_OPTIONS, 'hashAuthority must have activeHash and accepts(hash, now)');
+      throw invalidOption('hashAuthority must have activeHash and accepts(hash, now)');
     }
     const limits: MessageLimits = { ...DEFAULT_LIMITS, ...options.limits };
     for (const [name, value] of Object.entries(limits)) positiveInt(`limits.${name}`, value as number, 1);
     this.builder = new MessageBuilder(limits);
     this.registry = options.registry ?? new InMemoryAgentRegistry({ maxAgents: options.maxAgents ?? 0, clock: this.clock });
-    this.seen = new DuplicateWindow(options.duplicateWindow, this.clock());
+    try {
+      this.seen = new DuplicateWindow(options.duplicateWindow, this.clock());
+    } catch (error) {
+      throw invalidOption((error as Error).message);
+    }
     this.delivery = new DeliveryManager({
       inboxCapacity: positiveInt('inboxCapacity', options.inboxCapacity, 10_000),
       handlerTimeoutMs: positiveInt('handlerTimeoutMs', options.handlerTimeoutMs, 30_000),
@@ -194,13 +209,17 @@ export class AgentBus {
 
     const stages: GovernanceStage[] = [new FreshnessStage(this.seen), new TenantStage(this.registry)];
     if (options.screen !== false) {
-      stages.push(new ScreenStage(typeof options.screen === 'object' ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1));
+      try {
+        stages.push(new ScreenStage(typeof options.screen === 'object' && options.screen !== null ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1));
+      } catch (error) {
+        throw invalidOption(`screen: ${(error as Error).message}`);
+      }
     }
-    if (options.stages !== undefined && !Array.isArray(options.stages)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'stages must be an array');
+    if (options.stages !== undefined && !Array.isArray(options.stages)) throw invalidOption('stages must be an array');
     try {
       this.pipeline = new GovernancePipeline([...stages, ...(options.stages ?? [])]);
     } catch (error) {
-      throw new BusError(ErrorCode.INVALID_OPTIONS, (error as Error).message, { cause: error });
+      throw invalidOption((error as Error).message);
     }
 
     if (options.metering !== false) {
@@ -208,11 +227,13 @@ export class AgentBus {
       this.usageSink = metering.sink === undefined ? new UsageAggregator() : undefined;
       this.metering = new MeteringQueue({ ...metering, sink: metering.sink ?? this.usageSink! });
     }
+    if (options.journal !== undefined && typeof options.journal?.append !== 'function') throw invalidOption('journal must have an append(record) method');
+    if (options.deliberation !== undefined && typeof options.deliberation?.hold !== 'function') throw invalidOption('deliberation must have a hold(request) method');
     this.journal = options.journal;
     this.deliberation = options.deliberation;
     this.registry.onRemove((agentId) => {
       this.delivery.remove(agentId);
-      this.replies.closeWhere((entry) => entry.requester === agentId);
+      this.replies.closeWhere((entry) => entry.requester === agentId, 'left');
     });
   }
 
@@ -237,14 +258,25 @@ export class AgentBus {
     this.metering?.start();
   }
 
-  /** Stops accepting messages, waits for in-flight work, flushes metering and the journal (idempotent). */
-  async stop(): Promise<void> {
-    if (!this.running || this.stopping) return;
+  /**
+   * Stops accepting messages, ends pending requests, waits for in-flight sends and handlers (at
+   * most drainTimeoutMs), then flushes metering and the journal. Idempotent; concurrent calls
+   * share one stop.
+   */
+  stop(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    this.stopPromise ??= this.shutdown().finally(() => {
+      this.stopPromise = undefined;
+    });
+    return this.stopPromise;
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.replies.closeWhere(() => true, 'stopped');
     const end = Date.now() + this.drainTimeoutMs;
     while (this.asyncInFlight > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
     await this.delivery.idle(Math.max(0, end - Date.now()));
-    this.replies.closeWhere(() => true);
     await this.metering?.stop();
     await this.journal?.flush?.();
     this.running = false;
@@ -310,16 +342,16 @@ export class AgentBus {
 
   /** Sends one message to `toAgent`, or to one agent having `requiredCapabilities`. */
   send(input: MessageInput, options?: SendOptions): Promise<SendResult> {
-    this.requireRunning('send');
+    if (!this.running) return Promise.reject(notStarted('send'));
     const result = this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
     return isThenable(result) ? result : Promise.resolve(result);
   }
 
   /** Sends one message to every agent of the tenant (optionally of a type or with a capability), sender excluded. */
   broadcast(input: MessageInput, filter: BroadcastFilter & SendOptions = {}): Promise<SendResult> {
-    this.requireRunning('broadcast');
+    if (!this.running) return Promise.reject(notStarted('broadcast'));
     const { awaitDelivery, ...rest } = filter;
-    const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0 });
+    const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0, released: false });
     return isThenable(result) ? result : Promise.resolve(result);
   }
 
@@ -328,7 +360,7 @@ export class AgentBus {
     this.requireRunning('request');
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     if (!(timeoutMs > 0) || timeoutMs > 2_147_483_647) throw new BusError(ErrorCode.INVALID_ARGUMENT, 'timeoutMs must be between 1 and 2147483647');
-    return this.process(input, { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: timeoutMs });
+    return this.process(input, { mode: 'send', filter: undefined, awaitDelivery: false, replyTimeoutMs: timeoutMs, released: false });
   }
 
   /**
@@ -350,7 +382,7 @@ export class AgentBus {
       }
       ctx.recipient = recipient;
     }
-    return this.dispatch(message, ctx, { mode, filter: undefined, awaitDelivery: false, replyTimeoutMs: 0 }, 'message.released');
+    return this.dispatch(message, ctx, { mode, filter: undefined, awaitDelivery: false, replyTimeoutMs: 0, released: true }, 'message.released');
   }
 
   metrics(): BusMetrics {
@@ -384,7 +416,9 @@ export class AgentBus {
 
   /** Per-tenant hourly usage from the built-in metering sink (empty when a custom sink is used). */
   usage(tenantId?: string): UsageBucket[] {
-    return this.usageSink?.usage(tenantId) ?? [];
+    const tenant = tenantId === undefined ? undefined : normalizeTenantId(tenantId);
+    if (tenantId !== undefined && tenant === undefined) return [];
+    return this.usageSink?.usage(tenant) ?? [];
   }
 
   /** Flushes the metering queue now (it also flushes on its timer and on stop). */
@@ -455,7 +489,7 @@ export class AgentBus {
     if (recipient.tenantId !== message.tenantId) {
       return this.refuse(message.messageId, message, reject(RejectionCode.TENANT_MISMATCH, `recipient ${recipient.agentId} is not in tenant ${message.tenantId}`), ctx);
     }
-    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
+    if (!request.released && !this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const replyPromise = request.replyTimeoutMs > 0 ? this.replies.expect(message.messageId, message.fromAgent, message.tenantId, [recipient.agentId], request.replyTimeoutMs) : undefined;
@@ -467,7 +501,7 @@ export class AgentBus {
     const refused = mailbox.offer(message, settle);
     if (refused !== undefined) {
       if (replyPromise !== undefined) this.replies.cancel(message.messageId);
-      this.seen.forget(message.messageId);
+      if (!request.released) this.seen.forget(message.messageId);
       return this.refuse(message.messageId, message, reject(refused, `the inbox of ${recipient.agentId} is full (${mailbox.capacity} messages)`), ctx);
     }
     const recipients = [recipient.agentId];
@@ -483,7 +517,7 @@ export class AgentBus {
     if (message.toAgent !== undefined) {
       return this.refuse(message.messageId, message, reject(RejectionCode.INVALID_MESSAGE, 'a broadcast must not name toAgent'), ctx);
     }
-    if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
+    if (!request.released && !this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
     const targets = this.router.broadcast(message, request.filter ?? {});
@@ -502,6 +536,11 @@ export class AgentBus {
         failures.push({ agentId: agent.agentId, ok: false, code: refused, reason: `the inbox of ${agent.agentId} is full` });
         this.metricsCollector.countFailure(refused);
       }
+    }
+    if (recipients.length === 0 && failures.length > 0) {
+      // Nobody took it: not accepted, so a retry with the same id is not a duplicate.
+      if (!request.released) this.seen.forget(message.messageId);
+      return this.refuse(message.messageId, message, reject(failures[0]!.code!, `all ${failures.length} recipients refused the message`, { failures }), ctx);
     }
     this.accepted(message, ctx, recipients, recordType);
     const base: SendResult = { ok: failures.length === 0, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
@@ -525,19 +564,20 @@ export class AgentBus {
     return { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
   }
 
-  private async awaitReply(base: SendResult, replyPromise: Promise<{ reply: AgentMessage | undefined; why?: 'timeout' | 'closed' }>, message: AgentMessage): Promise<SendResult> {
+  private async awaitReply(base: SendResult, replyPromise: Promise<{ reply: AgentMessage | undefined; why?: ReplyEnd }>, message: AgentMessage): Promise<SendResult> {
     this.asyncInFlight++;
     try {
       const { reply, why } = await replyPromise;
       if (reply !== undefined) return { ...base, reply };
-      const code = why === 'closed' ? RejectionCode.BUS_STOPPING : RejectionCode.TIMEOUT;
+      const code = why === 'timeout' ? RejectionCode.TIMEOUT : why === 'left' ? RejectionCode.UNKNOWN_SENDER : RejectionCode.BUS_STOPPING;
       this.metricsCollector.countFailure(code);
-      return {
-        ...base,
-        ok: false,
-        code,
-        reason: why === 'closed' ? 'the request ended before a reply arrived (the bus stopped or the requester left)' : `no reply to ${message.messageId} within the deadline`,
-      };
+      const reason =
+        why === 'timeout'
+          ? `no reply to ${message.messageId} within the deadline`
+          : why === 'left'
+            ? `the requester ${message.fromAgent} left before a reply arrived`
+            : 'the bus stopped before a reply arrived';
+      return { ...base, ok: false, code, reason };
     } finally {
       this.asyncInFlight--;
     }
@@ -677,7 +717,7 @@ export class AgentBus {
   }
 
   private requireRunning(operation: string): void {
-    if (!this.running) throw new BusError(ErrorCode.BUS_NOT_STARTED, `${operation}() called before start() or after stop()`);
+    if (!this.running) throw notStarted(operation);
   }
 
   private requireAgent(agentId: string): AgentRecord {
@@ -685,6 +725,14 @@ export class AgentBus {
     if (agent === undefined) throw new BusError(ErrorCode.UNKNOWN_AGENT, `agent ${String(agentId)} is not registered`);
     return agent;
   }
+}
+
+function invalidOption(message: string): BusError {
+  return new BusError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+function notStarted(operation: string): BusError {
+  return new BusError(ErrorCode.BUS_NOT_STARTED, `${operation}() called before start() or after stop()`);
 }
 
 function idOf(input: unknown): string {

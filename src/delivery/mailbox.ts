@@ -121,7 +121,10 @@ export class Mailbox {
   /** Pull: the next message by priority, then arrival, or undefined. */
   take(): AgentMessage | undefined {
     const delivery = this.next();
-    return delivery?.message;
+    if (delivery === undefined) return undefined;
+    // Queued for a push subscriber that has since gone: handing it to a receiver delivers it.
+    delivery.settle?.(okOutcome(this.agentId));
+    return delivery.message;
   }
 
   /** Pull with a wait: resolves with the next message, or null after `timeoutMs`. */

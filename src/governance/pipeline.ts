@@ -1,4 +1,4 @@
-import { RejectionCode } from '../errors.js';
+import { REJECTION_CODES, RejectionCode } from '../errors.js';
 import type { AgentMessage } from '../message/schema.js';
 import { LatencyHistogram, nowNs } from '../metrics/latency.js';
 import type { GovernanceContext, GovernanceStage } from './stage.js';
@@ -74,10 +74,15 @@ export class GovernancePipeline {
   }
 }
 
+const KNOWN_CODES: ReadonlySet<string> = new Set(REJECTION_CODES);
+
+/** A verdict from user code is checked before the bus trusts it: a bogus code must not reach callers or metrics. */
 function isVerdict(value: unknown): value is Verdict {
   if (typeof value !== 'object' || value === null) return false;
-  const kind = (value as { kind?: unknown }).kind;
-  return kind === 'proceed' || kind === 'reject' || kind === 'hold';
+  const v = value as { kind?: unknown; code?: unknown; reason?: unknown };
+  if (v.kind === 'proceed') return true;
+  if (v.kind === 'reject') return typeof v.code === 'string' && KNOWN_CODES.has(v.code) && typeof v.reason === 'string';
+  return v.kind === 'hold' && typeof v.reason === 'string';
 }
 
 function noVerdict(stage: GovernanceStage): Verdict {

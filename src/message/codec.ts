@@ -38,7 +38,7 @@ export function decodeWireMessage(raw: unknown): Record<string, unknown> | Rejec
   const out: Record<string, unknown> = Object.create(null);
   for (const key of Object.keys(raw)) {
     const value = (raw as Record<string, unknown>)[key];
-    const name = SNAKE_TO_CAMEL[key] ?? key;
+    const name = Object.prototype.hasOwnProperty.call(SNAKE_TO_CAMEL, key) ? SNAKE_TO_CAMEL[key]! : key;
     if (name !== key && Object.prototype.hasOwnProperty.call(raw, name) && (raw as Record<string, unknown>)[name] !== value) {
       return reject(RejectionCode.INVALID_MESSAGE, `fields "${key}" and "${name}" disagree`);
     }
@@ -71,7 +71,7 @@ export function encodeMessage(message: AgentMessage, style: 'camel' | 'snake' = 
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(message)) {
     if (value === undefined) continue;
-    out[style === 'snake' ? (CAMEL_TO_SNAKE[key] ?? key) : key] = value;
+    out[style === 'snake' && Object.prototype.hasOwnProperty.call(CAMEL_TO_SNAKE, key) ? CAMEL_TO_SNAKE[key]! : key] = value;
   }
   return out;
 }

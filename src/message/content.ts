@@ -81,6 +81,100 @@ function walkArray(arr: unknown[], depth: number, maxDepth: number): number {
   return size;
 }
 
+let snapshotSize = 0;
+
+/**
+ * Copies a free-form JSON object into a deep-frozen snapshot owned by the bus, checking the same
+ * rules as measureJsonObject in the same walk. What was governed is then exactly what is
+ * delivered: a sender cannot change a message after the screen saw it, and one recipient of a
+ * broadcast cannot change what the others receive. Returns the copy, or CONTENT_TOO_DEEP /
+ * CONTENT_NOT_JSON; `lastSnapshotSize()` gives the size bound of the last successful copy.
+ */
+export function snapshotJsonObject(value: Readonly<Record<string, unknown>>, maxDepth: number): Record<string, unknown> | number {
+  invalidPath = '';
+  snapshotSize = 0;
+  return copyObject(value as Record<string, unknown>, 1, maxDepth);
+}
+
+export function lastSnapshotSize(): number {
+  return snapshotSize;
+}
+
+function copyObject(obj: Record<string, unknown>, depth: number, maxDepth: number): Record<string, unknown> | number {
+  if (depth > maxDepth) return CONTENT_TOO_DEEP;
+  if (!isPlainObject(obj)) return CONTENT_NOT_JSON;
+  const out: Record<string, unknown> = {};
+  snapshotSize += 2;
+  for (const key in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    const v = obj[key];
+    if (v === undefined) continue;
+    const c = copyValue(v, depth, maxDepth);
+    if (c === FAILED) {
+      invalidPath = '/' + key + invalidPath;
+      return failure;
+    }
+    if (key === '__proto__') Object.defineProperty(out, key, { value: c, enumerable: true, writable: false, configurable: false });
+    else out[key] = c;
+    snapshotSize += key.length * 6 + 4;
+  }
+  return Object.freeze(out);
+}
+
+const FAILED = Symbol('failed');
+let failure = 0;
+
+function copyValue(v: unknown, depth: number, maxDepth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+      snapshotSize += v.length * 6 + 2;
+      return v;
+    case 'number':
+      if (!Number.isFinite(v)) {
+        failure = CONTENT_NOT_JSON;
+        return FAILED;
+      }
+      snapshotSize += 24;
+      return v;
+    case 'boolean':
+      snapshotSize += 5;
+      return v;
+    case 'object': {
+      if (v === null) {
+        snapshotSize += 4;
+        return null;
+      }
+      const c = Array.isArray(v) ? copyArray(v, depth + 1, maxDepth) : copyObject(v as Record<string, unknown>, depth + 1, maxDepth);
+      if (typeof c === 'number') {
+        failure = c;
+        return FAILED;
+      }
+      return c;
+    }
+    default:
+      failure = CONTENT_NOT_JSON;
+      return FAILED;
+  }
+}
+
+function copyArray(arr: unknown[], depth: number, maxDepth: number): unknown[] | number {
+  if (depth > maxDepth) return CONTENT_TOO_DEEP;
+  const out = new Array<unknown>(arr.length);
+  snapshotSize += 2;
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    const c = v === undefined ? ((failure = CONTENT_NOT_JSON), FAILED) : copyValue(v, depth, maxDepth);
+    if (c === FAILED) {
+      invalidPath = '/' + i + invalidPath;
+      return failure;
+    }
+    out[i] = c;
+    snapshotSize += 1;
+  }
+  Object.freeze(out);
+  return out;
+}
+
 /** Exact UTF-8 size of the JSON text of a value already known to be plain JSON. */
 export function exactJsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');

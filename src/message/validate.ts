@@ -3,7 +3,7 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RejectionCode } from '../errors.js';
 import { reject, type Reject } from '../governance/verdict.js';
 import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
-import { CONTENT_NOT_JSON, CONTENT_TOO_DEEP, exactJsonBytes, lastInvalidPath, measureJsonObject } from './content.js';
+import { CONTENT_TOO_DEEP, exactJsonBytes, lastInvalidPath, lastSnapshotSize, snapshotJsonObject } from './content.js';
 import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
 import { normalizeTenantId } from './tenant.js';
 
@@ -44,6 +44,7 @@ export class MessageBuilder {
   contentBytes = 0;
   /** Whether the last built message got a generated messageId. */
   idGenerated = false;
+  private refusal: Reject | undefined;
   private readonly validate: ValidateFunction;
 
   constructor(private readonly limits: MessageLimits = DEFAULT_LIMITS) {
@@ -62,20 +63,23 @@ export class MessageBuilder {
     if (tenantId === undefined) {
       return reject(RejectionCode.INVALID_MESSAGE, 'tenantId must be 3-64 characters of [a-z0-9_-] after trimming and lower-casing, starting with a letter or digit');
     }
-    let bytes = this.measure(m.content, 'content');
-    if (typeof bytes !== 'number') return bytes;
+    const content = this.snapshot(m.content, 'content');
+    if (content === undefined) return this.refusal!;
+    let bytes = lastSnapshotSize();
+    let payload: Record<string, unknown> | undefined;
     if (m.payload !== undefined) {
-      const b = this.measure(m.payload, 'payload');
-      if (typeof b !== 'number') return b;
-      bytes += b;
+      payload = this.snapshot(m.payload, 'payload');
+      if (payload === undefined) return this.refusal!;
+      bytes += lastSnapshotSize();
     }
+    let metadata: Record<string, unknown> | undefined;
     if (m.metadata !== undefined) {
-      const b = this.measure(m.metadata, 'metadata');
-      if (typeof b !== 'number') return b;
-      bytes += b;
+      metadata = this.snapshot(m.metadata, 'metadata');
+      if (metadata === undefined) return this.refusal!;
+      bytes += lastSnapshotSize();
     }
     if (bytes > this.limits.maxContentBytes) {
-      bytes = exactJsonBytes(m.content) + (m.payload === undefined ? 0 : exactJsonBytes(m.payload)) + (m.metadata === undefined ? 0 : exactJsonBytes(m.metadata));
+      bytes = exactJsonBytes(content) + (payload === undefined ? 0 : exactJsonBytes(payload)) + (metadata === undefined ? 0 : exactJsonBytes(metadata));
       if (bytes > this.limits.maxContentBytes) {
         return reject(RejectionCode.MESSAGE_TOO_LARGE, `content, payload and metadata serialize to ${bytes} bytes; the limit is ${this.limits.maxContentBytes}`);
       }
@@ -90,27 +94,27 @@ export class MessageBuilder {
       fromAgent: m.fromAgent,
       toAgent: m.toAgent,
       messageType: (m.messageType ?? 'command') as MessageType,
-      content: m.content,
-      payload: m.payload,
-      headers: m.headers,
+      content,
+      payload,
+      headers: m.headers === undefined ? undefined : Object.freeze({ ...m.headers }),
       tenantId,
       priority: (m.priority ?? 1) as Priority,
       constitutionalHash: m.constitutionalHash,
       createdAt: m.createdAt ?? now,
       expiresAt: m.expiresAt,
-      requiredCapabilities: m.requiredCapabilities,
-      metadata: m.metadata,
+      requiredCapabilities: m.requiredCapabilities === undefined ? undefined : Object.freeze([...m.requiredCapabilities]),
+      metadata,
     };
   }
 
-  private measure(value: Record<string, unknown>, field: string): number | Reject {
-    const size = measureJsonObject(value, this.limits.maxDepth);
-    if (size === CONTENT_TOO_DEEP) {
-      return reject(RejectionCode.MESSAGE_TOO_LARGE, `${field} is nested deeper than ${this.limits.maxDepth} levels`);
-    }
-    if (size === CONTENT_NOT_JSON) {
-      return reject(RejectionCode.INVALID_MESSAGE, `${field}${lastInvalidPath()} is not a JSON value (plain objects, arrays, strings, finite numbers, booleans and null only)`);
-    }
-    return size;
+  /** The bus's frozen copy of a free-form object, or undefined with `refusal` set. */
+  private snapshot(value: Record<string, unknown>, field: string): Record<string, unknown> | undefined {
+    const copy = snapshotJsonObject(value, this.limits.maxDepth);
+    if (typeof copy !== 'number') return copy;
+    this.refusal =
+      copy === CONTENT_TOO_DEEP
+        ? reject(RejectionCode.MESSAGE_TOO_LARGE, `${field} is nested deeper than ${this.limits.maxDepth} levels`)
+        : reject(RejectionCode.INVALID_MESSAGE, `${field}${lastInvalidPath()} is not a JSON value (plain objects, arrays, strings, finite numbers, booleans and null only)`);
+    return undefined;
   }
 }

@@ -116,7 +116,9 @@ export class InMemoryAgentRegistry implements AgentRegistry {
     const now = this.clock();
     const previous = this.byId.get(valid.agentId);
     if (previous !== undefined) {
-      this.detach(previous);
+      // Moving to another tenant is leaving the old one: its inbox and requests must not follow.
+      if (previous.tenantId !== valid.tenantId) this.remove(previous, 'unregistered');
+      else this.detach(previous);
     } else if (this.maxAgents > 0 && this.byId.size >= this.maxAgents) {
       if (this.whenFull === 'refuse') {
         throw new BusError(ErrorCode.REGISTRY_FULL, `the registry holds its maximum of ${this.maxAgents} agents`);

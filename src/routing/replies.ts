@@ -1,12 +1,15 @@
 import type { AgentMessage } from '../message/schema.js';
 
+/** Why a request ended without a reply. */
+export type ReplyEnd = 'timeout' | 'left' | 'stopped';
+
 export interface PendingReply {
   readonly requestId: string;
   readonly requester: string;
   readonly tenantId: string;
   /** Agents the request went to: only they may answer it. */
   readonly recipients: readonly string[];
-  readonly resolve: (reply: AgentMessage | undefined, why?: 'timeout' | 'closed') => void;
+  readonly resolve: (reply: AgentMessage | undefined, why?: ReplyEnd) => void;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -22,7 +25,7 @@ export class ReplyTracker {
     return this.pending.size;
   }
 
-  expect(requestId: string, requester: string, tenantId: string, recipients: readonly string[], timeoutMs: number): Promise<{ reply: AgentMessage | undefined; why?: 'timeout' | 'closed' }> {
+  expect(requestId: string, requester: string, tenantId: string, recipients: readonly string[], timeoutMs: number): Promise<{ reply: AgentMessage | undefined; why?: ReplyEnd }> {
     return new Promise((resolve) => {
       const entry: PendingReply = {
         requestId,
@@ -52,12 +55,13 @@ export class ReplyTracker {
     return entry;
   }
 
+  /** Drops a request whose message was not delivered after all (nobody awaits its reply). */
   cancel(requestId: string): void {
-    this.pending.get(requestId)?.resolve(undefined, 'closed');
+    this.pending.get(requestId)?.resolve(undefined, 'stopped');
   }
 
   /** Ends every request made by an agent that left, or all of them when the bus stops. */
-  closeWhere(predicate: (entry: PendingReply) => boolean): void {
-    for (const entry of [...this.pending.values()]) if (predicate(entry)) entry.resolve(undefined, 'closed');
+  closeWhere(predicate: (entry: PendingReply) => boolean, why: 'left' | 'stopped'): void {
+    for (const entry of [...this.pending.values()]) if (predicate(entry)) entry.resolve(undefined, why);
   }
 }

@@ -306,7 +306,10 @@ describe('property: malformed input is refused with a code and never throws', ()
           const r = await bus.send({ ...validBase(), content, payload: make(), metadata: make() } as never);
           assert.equal(r.ok, true, JSON.stringify(r));
           const got = await bus.receive('receiver');
-          assert.equal(got?.content, content);
+          // The bus delivers its own frozen copy: same data (hostile keys kept as plain own data), plain prototype.
+          assert.equal(JSON.stringify(got?.content), JSON.stringify(content));
+          assert.equal(Object.getPrototypeOf(got?.content), Object.prototype);
+          assert.ok(Object.isFrozen(got?.content));
           assert.equal(({} as Record<string, unknown>).polluted, undefined);
         }),
       );

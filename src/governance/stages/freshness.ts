@@ -48,7 +48,8 @@ class FingerprintTable {
   }
 
   remove(h1: number, h2: number): void {
-    // Deletion in linear probing needs a tombstone; a fingerprint that cannot occur serves.
+    // Deletion in linear probing needs a tombstone: the slot stays occupied (probing continues
+    // past it) with its second half flipped, which matches another id only with p ~ 2^-32.
     const slots = this.slots;
     let i = h1 & this.mask;
     for (;;) {

@@ -37,20 +37,29 @@ export const SCRIPT_PATTERNS: readonly ScreenPattern[] = [
 export const DEFAULT_SCREEN_PATTERNS: readonly ScreenPattern[] = [...PROMPT_INJECTION_PATTERNS, ...SCRIPT_PATTERNS];
 
 /**
- * Screens every string leaf (and every key) of content and payload. All patterns are compiled at
- * construction into one alternation, so a clean string costs one regex scan; only a hit pays for
- * finding which pattern matched.
+ * Screens every string leaf (and every key) of content and payload. When every pattern is a plain
+ * case-insensitive one (the defaults are), they are compiled into one alternation at
+ * construction, so a clean string costs one regex scan and only a hit pays for finding which
+ * pattern matched. Patterns with other flags or back-references are tested one by one.
  */
 export class ScreenStage implements GovernanceStage {
   readonly name = 'screen';
-  private readonly combined: RegExp;
+  private readonly combined: RegExp | undefined;
   private readonly patterns: readonly ScreenPattern[];
   private readonly maxDepth: number;
 
   constructor(patterns: readonly ScreenPattern[] = DEFAULT_SCREEN_PATTERNS, maxDepth = 64) {
-    if (patterns.length === 0) throw new TypeError('ScreenStage needs at least one pattern');
-    this.patterns = patterns;
-    this.combined = new RegExp(patterns.map((p) => `(?:${p.pattern.source})`).join('|'), 'i');
+    if (!Array.isArray(patterns) || patterns.length === 0) throw new TypeError('patterns must be a non-empty array');
+    this.patterns = patterns.map((p, i) => {
+      if (typeof p !== 'object' || p === null || !(p.pattern instanceof RegExp) || typeof p.id !== 'string' || p.id === '') {
+        throw new TypeError(`pattern ${i} must be { id: string, group, pattern: RegExp }`);
+      }
+      // A stateful (g/y) regex would alternate between match and miss on the same text.
+      const flags = p.pattern.flags.replace(/[gy]/g, '');
+      return { id: p.id, group: p.group ?? 'custom', pattern: flags === p.pattern.flags ? p.pattern : new RegExp(p.pattern.source, flags) };
+    });
+    const combinable = this.patterns.every((p) => p.pattern.flags === 'i' && !/\\[1-9]|\\k<|\(\?<[A-Za-z]/.test(p.pattern.source));
+    this.combined = combinable ? new RegExp(this.patterns.map((p) => `(?:${p.pattern.source})`).join('|'), 'i') : undefined;
     this.maxDepth = maxDepth;
   }
 
@@ -65,9 +74,15 @@ export class ScreenStage implements GovernanceStage {
     });
   }
 
+  private matches(text: string): boolean {
+    if (this.combined !== undefined) return this.combined.test(text);
+    for (const p of this.patterns) if (p.pattern.test(text)) return true;
+    return false;
+  }
+
   /** Returns the first string that matches, or undefined. */
   private scan(value: unknown, depth: number): string | undefined {
-    if (typeof value === 'string') return this.combined.test(value) ? value : undefined;
+    if (typeof value === 'string') return this.matches(value) ? value : undefined;
     if (typeof value !== 'object' || value === null || depth > this.maxDepth) return undefined;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
@@ -78,7 +93,7 @@ export class ScreenStage implements GovernanceStage {
     }
     for (const key in value) {
       if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-      if (this.combined.test(key)) return key;
+      if (this.matches(key)) return key;
       const hit = this.scan((value as Record<string, unknown>)[key], depth + 1);
       if (hit !== undefined) return hit;
     }
