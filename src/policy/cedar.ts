@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { lineColumnAt, PolicyBundleError, type BundleIssue } from './bundle-error.js';
+import type { KeyProfile } from './key.js';
 import { PolicyEngineError, PolicyFailureKind, type PolicyDecision, type PolicyRequest, type SynchronousPolicyEngine } from './types.js';
 
 /**
@@ -100,29 +101,70 @@ function actionEntitiesOf(json: cedar.SchemaJson<string>): Map<string, cedar.Ent
   return out;
 }
 
-/** Whether a Cedar expression can observe the principal or resource other than through attributes. */
-function exprUsesIds(node: unknown): boolean {
-  if (node === null || typeof node !== 'object') return false;
-  if (Array.isArray(node)) return node.some(exprUsesIds);
-  const obj = node as Record<string, unknown>;
-  const v = obj['Var'];
-  if (v === 'principal' || v === 'resource') return true;
-  for (const [op, arg] of Object.entries(obj)) {
-    if ((op === '.' || op === 'has' || op === 'is') && arg !== null && typeof arg === 'object') {
-      const left = (arg as Record<string, unknown>)['left'] as Record<string, unknown> | undefined;
-      const isVarLeft = left !== undefined && (left['Var'] === 'principal' || left['Var'] === 'resource');
-      // `principal.attr`, `principal has attr`, `principal is Type` depend on attributes/type only.
-      if (isVarLeft && !(op === 'is' && (arg as Record<string, unknown>)['in'] !== undefined)) continue;
-    }
-    if (exprUsesIds(arg)) return true;
+/** What a policy set can observe of a request; turned into the cache key profile. */
+class Observed {
+  ids = false;
+  readonly principal = new Set<string>();
+  readonly resource = new Set<string>();
+  readonly context = new Set<string>();
+  contextWhole = false;
+
+  profile(): KeyProfile {
+    return Object.freeze({
+      ids: this.ids,
+      principal: this.principal,
+      resource: this.resource,
+      ...(this.contextWhole ? {} : { context: this.context }),
+    });
   }
-  return false;
 }
 
-function policyUsesIds(json: cedar.PolicyJson): boolean {
-  if (json.principal.op !== 'All' && !(json.principal.op === 'is' && json.principal.in === undefined)) return true;
-  if (json.resource.op !== 'All' && !(json.resource.op === 'is' && json.resource.in === undefined)) return true;
-  return json.conditions.some((c) => exprUsesIds(c.body));
+function varOf(node: unknown): string | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  const v = (node as Record<string, unknown>)['Var'];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Records which attributes of principal, resource and context an expression reads. */
+function observeExpr(node: unknown, seen: Observed): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) observeExpr(item, seen);
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  const v = varOf(obj);
+  if (v !== undefined) {
+    // A variable used as a whole: principal/resource by identity, context entirely.
+    if (v === 'principal' || v === 'resource') seen.ids = true;
+    if (v === 'context') seen.contextWhole = true;
+    return;
+  }
+  for (const [op, arg] of Object.entries(obj)) {
+    if ((op === '.' || op === 'has') && arg !== null && typeof arg === 'object') {
+      const a = arg as { left?: unknown; attr?: unknown };
+      const target = varOf(a.left);
+      const attr = Array.isArray(a.attr) ? a.attr[0] : a.attr;
+      if (target !== undefined && typeof attr === 'string') {
+        if (target === 'principal') seen.principal.add(attr);
+        else if (target === 'resource') seen.resource.add(attr);
+        else if (target === 'context') seen.context.add(attr);
+        continue;
+      }
+    }
+    if (op === 'is' && arg !== null && typeof arg === 'object') {
+      const a = arg as { left?: unknown; in?: unknown };
+      // `principal is Agent` depends on the entity type only, which is fixed.
+      if (varOf(a.left) !== undefined && a.in === undefined) continue;
+    }
+    observeExpr(arg, seen);
+  }
+}
+
+function observePolicy(json: cedar.PolicyJson, seen: Observed): void {
+  if (json.principal.op !== 'All' && !(json.principal.op === 'is' && json.principal.in === undefined)) seen.ids = true;
+  if (json.resource.op !== 'All' && !(json.resource.op === 'is' && json.resource.in === undefined)) seen.ids = true;
+  for (const c of json.conditions) observeExpr(c.body, seen);
 }
 
 export class CedarEngine implements SynchronousPolicyEngine {
@@ -130,6 +172,8 @@ export class CedarEngine implements SynchronousPolicyEngine {
   readonly bundleHash: string;
   readonly synchronous = true;
   readonly usesEntityIds: boolean;
+  /** The attributes the policies read: the decision cache keys on these only. */
+  readonly keyProfile: KeyProfile;
   /** Policy ids in load order. */
   readonly policyIds: readonly string[];
   private readonly storeId: string;
@@ -142,14 +186,15 @@ export class CedarEngine implements SynchronousPolicyEngine {
     storeId: string,
     actionEntities: Map<string, cedar.EntityJson[]>,
     policyIds: string[],
-    usesEntityIds: boolean,
+    keyProfile: KeyProfile,
   ) {
     this.name = name;
     this.bundleHash = bundleHash;
     this.storeId = storeId;
     this.actionEntities = actionEntities;
     this.policyIds = Object.freeze(policyIds);
-    this.usesEntityIds = usesEntityIds;
+    this.keyProfile = keyProfile;
+    this.usesEntityIds = keyProfile.ids;
   }
 
   /** Validates and pre-parses a policy set. Throws PolicyBundleError (file, line, message) when invalid. */
@@ -164,7 +209,7 @@ export class CedarEngine implements SynchronousPolicyEngine {
 
     const byId: Record<string, string> = {};
     const where = new Map<string, string>();
-    let usesIds = false;
+    const observed = new Observed();
     for (const file of input.policies) {
       const validation = cedar.validate({ schema, policies: { staticPolicies: file.text }, validationSettings: { mode: 'strict' } });
       if (validation.type === 'failure') {
@@ -202,7 +247,7 @@ export class CedarEngine implements SynchronousPolicyEngine {
         }
         where.set(id, file.name);
         byId[id] = text;
-        usesIds ||= policyUsesIds(json.json);
+        observePolicy(json.json, observed);
       }
     }
     if (issues.length > 0) throw new PolicyBundleError(issues);
@@ -211,7 +256,7 @@ export class CedarEngine implements SynchronousPolicyEngine {
     const storeId = `eab-policies-${seq}`;
     const preparsed = cedar.preparsePolicySet(storeId, { staticPolicies: byId });
     if (preparsed.type === 'failure') throw new PolicyBundleError(issuesOf(input.schema, preparsed.errors));
-    return new CedarEngine(options.name ?? 'cedar', options.bundleHash ?? '', storeId, parsedSchema.actionEntities, Object.keys(byId), usesIds);
+    return new CedarEngine(options.name ?? 'cedar', options.bundleHash ?? '', storeId, parsedSchema.actionEntities, Object.keys(byId), observed.profile());
   }
 
   /** Loads every `*.cedar` file and the one schema file of a directory. */

@@ -12,6 +12,7 @@ import {
   type BundleSource,
 } from './bundle.js';
 import { CedarEngine, type BundleFile } from './cedar.js';
+import type { KeyProfile } from './key.js';
 import { PolicyEngineError, PolicyFailureKind, type HashAuthority, type PolicyDecision, type PolicyRequest, type SynchronousPolicyEngine } from './types.js';
 
 /**
@@ -255,6 +256,10 @@ class ActiveBundleEngine implements SynchronousPolicyEngine {
 
   get usesEntityIds(): boolean {
     return this.manager.active?.engine.usesEntityIds ?? true;
+  }
+
+  get keyProfile(): KeyProfile | undefined {
+    return this.manager.active?.engine.keyProfile;
   }
 
   evaluate(req: PolicyRequest): PolicyDecision {

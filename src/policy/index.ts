@@ -13,7 +13,16 @@ export {
   type SynchronousPolicyEngine,
 } from './types.js';
 export { createRequestBuilder, sizeClassOf, stringSet, DEFAULT_SIZE_CLASS_BOUNDS, type RequestBuilder, type RequestBuilderOptions } from './request.js';
-export { decisionKey, MAX_PLAIN_KEY } from './key.js';
+export {
+  decisionKey,
+  FULL_PROFILE,
+  MAX_PLAIN_KEY,
+  NO_IDS_PROFILE,
+  type ContextAttribute,
+  type KeyProfile,
+  type PrincipalAttribute,
+  type ResourceAttribute,
+} from './key.js';
 export {
   DecisionCache,
   DEFAULT_CACHE_MAX_ENTRIES,

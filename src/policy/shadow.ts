@@ -135,7 +135,7 @@ export class ShadowEvaluator {
 
   private async evaluateOne(item: Pending): Promise<void> {
     const engine = this.engine;
-    const key = this.cache === undefined ? '' : decisionKey(engine.name, engine.bundleHash ?? '', item.request, engine.usesEntityIds !== false);
+    const key = this.cache === undefined ? '' : decisionKey(engine.name, engine.bundleHash ?? '', item.request, engine.keyProfile ?? engine.usesEntityIds !== false);
     let candidate = this.cache?.get(key, item.now);
     let candidateError: string | undefined;
     if (candidate === undefined) {

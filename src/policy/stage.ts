@@ -5,7 +5,7 @@ import { BusError, ErrorCode } from '../errors.js';
 import type { AgentMessage } from '../message/schema.js';
 import { DecisionCache, type DecisionCacheOptions, type DecisionCacheStats } from './cache.js';
 import type { ConstitutionManager } from './constitution.js';
-import { decisionKey } from './key.js';
+import { decisionKey, FULL_PROFILE, NO_IDS_PROFILE, type KeyProfile } from './key.js';
 import { createRequestBuilder, type RequestBuilderOptions } from './request.js';
 import { ShadowEvaluator, type ShadowOptions, type ShadowStats } from './shadow.js';
 import {
@@ -204,7 +204,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     );
   }
 
-  const withIds = (): boolean => engine.usesEntityIds !== false;
+  const profile = (): KeyProfile => engine.keyProfile ?? (engine.usesEntityIds === false ? NO_IDS_PROFILE : FULL_PROFILE);
 
   return {
     name: 'policy',
@@ -212,7 +212,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     shadow,
     evaluate(message: AgentMessage, ctx: GovernanceContext): Verdict | Promise<Verdict> {
       const req = build(message, ctx, authority);
-      const key = decisionKey(engine.name, engine.bundleHash ?? '', req, withIds());
+      const key = decisionKey(engine.name, engine.bundleHash ?? '', req, profile());
       if (cache !== undefined) {
         const hit = cache.get(key, ctx.now);
         if (hit !== undefined) return decided(hit, true, req, ctx);

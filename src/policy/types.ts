@@ -1,3 +1,5 @@
+import type { KeyProfile } from './key.js';
+
 /**
  * The policy layer's contracts: what an engine is asked, what it answers, and the authority that
  * says which constitutional hashes are currently accepted.
@@ -93,6 +95,11 @@ export interface PolicyEngine {
    * Undefined is treated as true (conservative).
    */
   readonly usesEntityIds?: boolean;
+  /**
+   * The request attributes decisions can depend on (computed from the policies by engines that can
+   * tell, e.g. Cedar). Takes precedence over `usesEntityIds`. Undefined = every attribute.
+   */
+  readonly keyProfile?: KeyProfile;
 }
 
 /** An engine that always answers synchronously (Cedar). */

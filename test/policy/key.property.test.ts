@@ -164,3 +164,85 @@ describe('request builder (property)', () => {
     assert.equal(build(message(s), context(s, undefined), undefined).resource.kind, 'broadcast');
   });
 });
+
+describe('key profiles (property)', () => {
+  const profile = {
+    ids: false,
+    principal: new Set(['roles']),
+    resource: new Set(['tenant']),
+    context: new Set(['labels', 'hour']),
+  };
+  const covered = new Set(['principal.roles', 'resource.tenant', 'context.labels', 'context.hour', 'action']);
+
+  it('a profile key changes exactly when a covered attribute changes', () => {
+    fc.assert(
+      fc.property(requestArb, fc.constantFrom(...mutations), (req, m) => {
+        const same = decisionKey('cedar', 'h', req, profile) === decisionKey('cedar', 'h', m.apply(req), profile);
+        assert.equal(same, !covered.has(m.path), m.path);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('Cedar: requests with equal profile keys get equal decisions (default constitution)', async () => {
+    const { ConstitutionManager } = await import('../../src/policy/index.js');
+    const manager = new ConstitutionManager();
+    await manager.loadDefault();
+    const engine = manager.engine;
+    const p = engine.keyProfile!;
+    assert.equal(p.ids, false);
+    const roleArb = fc.uniqueArray(fc.constantFrom('admin', 'operator', 'governance', 'developer', 'global_admin', 'data_clearance', 'after_hours', 'bulk_transfer', 'x'), { maxLength: 3 }).map((a) => a.sort());
+    const labelArb = fc.uniqueArray(fc.constantFrom('delete', 'deploy', 'production', 'pii', 'user_data', 'x'), { maxLength: 3 }).map((a) => a.sort());
+    const reqArb = fc.record({
+      principal: fc.record({ id: fc.constantFrom('a', 'b'), agentType: fc.constantFrom('w', 'p'), tenant: fc.constantFrom('acme', 'globex'), roles: roleArb }),
+      action: fc.constantFrom('command', 'query', 'event', 'task_request', 'governance_request', 'constitutional_validation'),
+      resource: fc.record({
+        kind: fc.constantFrom('agent', 'broadcast' as const),
+        id: fc.constantFrom('r1', 'r2'),
+        tenant: fc.constantFrom('acme', 'globex'),
+        agentType: fc.constantFrom('w', 'p'),
+        roles: roleArb,
+        capabilities: fc.constant([] as string[]),
+      }),
+      context: fc.record({
+        priority: fc.integer({ min: 0, max: 3 }),
+        sizeClass: fc.constantFrom('small', 'huge' as const),
+        hour: fc.integer({ min: 0, max: 23 }),
+        weekday: fc.integer({ min: 0, max: 6 }),
+        labels: labelArb,
+        constitutionalHash: fc.constantFrom('cdd01ef066bc6cf2', 'other'),
+        hashAccepted: fc.boolean(),
+      }),
+    }) as fc.Arbitrary<PolicyRequest>;
+    fc.assert(
+      fc.property(reqArb, reqArb, (r1, r2) => {
+        // Make r2 agree with r1 on everything the profile covers; the rest stays random.
+        const twin: PolicyRequest = {
+          principal: { ...r2.principal, roles: r1.principal.roles, tenant: r1.principal.tenant },
+          action: r1.action,
+          resource: { ...r2.resource, tenant: r1.resource.tenant },
+          context: { ...r2.context, sizeClass: r1.context.sizeClass, labels: r1.context.labels, hashAccepted: r1.context.hashAccepted, weekday: r1.context.weekday, hour: r1.context.hour },
+        };
+        assert.equal(decisionKey('cedar', 'h', r1, p), decisionKey('cedar', 'h', twin, p));
+        const d1 = engine.evaluate(r1);
+        const d2 = engine.evaluate(twin);
+        assert.deepEqual([d1.allow, [...d1.policyIds].sort()], [d2.allow, [...d2.policyIds].sort()]);
+      }),
+      { numRuns: 150 },
+    );
+    await manager.close();
+  });
+
+  it('Cedar profiles: ids and whole-context uses are detected', async () => {
+    const { CedarEngine, DEFAULT_BUNDLE_DIR, readBundleDirectory } = await import('../../src/policy/index.js');
+    const schema = (await readBundleDirectory(DEFAULT_BUNDLE_DIR)).files.find((f) => f.name.endsWith('.cedarschema'))!;
+    const load = (text: string) => CedarEngine.load({ policies: [{ name: 'p.cedar', text }], schema });
+    const byId = load('@id("x")\npermit (principal == Agent::"boss", action, resource);');
+    assert.equal(byId.keyProfile.ids, true);
+    const self = load('@id("x")\nforbid (principal, action, resource) when { principal == resource };');
+    assert.equal(self.keyProfile.ids, true);
+    const attrs = load('@id("x")\nforbid (principal, action, resource) when { principal has roles && resource.agentType == "a" && context.priority > 2 };');
+    assert.deepEqual([attrs.keyProfile.ids, [...attrs.keyProfile.principal!], [...attrs.keyProfile.resource!], [...attrs.keyProfile.context!]], [false, ['roles'], ['agentType'], ['priority']]);
+    for (const e of [byId, self, attrs]) await e.close();
+  });
+});
