@@ -116,11 +116,15 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   app.decorateRequest('principal', undefined as never);
   app.decorate('busContext', ctx);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.auth === false) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.config.auth === false) return done();
     const principal = auth.authenticateHeaders(request.headers, 'http');
-    if (principal instanceof HttpFailure) return sendFailure(reply, principal);
+    if (principal instanceof HttpFailure) {
+      sendFailure(reply, principal);
+      return;
+    }
     request.principal = principal;
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

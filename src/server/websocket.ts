@@ -52,6 +52,7 @@ class WsConnection implements PushSink {
   private session: AgentSession | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private binding = false;
+  private corked = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -80,9 +81,23 @@ class WsConnection implements PushSink {
   }
 
   deliver(entries: readonly Retained[]): void {
+    this.cork();
     for (const e of entries) {
       this.socket.send(`{"type":"message","deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
     }
+  }
+
+  /** Frames written in this tick leave in one system call (the TCP socket is corked until the next tick). */
+  private cork(): void {
+    if (this.corked) return;
+    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (tcp === undefined) return;
+    this.corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      tcp.uncork();
+    });
   }
 
   /** Another connection of the same agent took over. */
@@ -92,7 +107,9 @@ class WsConnection implements PushSink {
   }
 
   private send(frame: Record<string, unknown>): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.cork();
+    this.socket.send(JSON.stringify(frame));
   }
 
   private error(id: unknown, code: string, message: string, extra?: Record<string, unknown>): void {

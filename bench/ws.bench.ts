@@ -1,0 +1,202 @@
+/**
+ * WebSocket throughput and latency: agent alice sends `send` frames, the bus pushes each message
+ * to agent bob's socket, bob acknowledges in batches. Beside it, a bare `ws` echo server measured
+ * in the same run with the same client. The servers run in this process; the load generator runs
+ * in a child process (this file with --client), over loopback.
+ *
+ *   npx tsx bench/ws.bench.ts
+ *
+ * Figures: messages/s delivered end to end at full load (target >= 80,000), and p99 send→push
+ * latency at half that rate (target <= 5 ms), each with the echo baseline.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import hdr from 'hdr-histogram-js';
+import pino from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AgentBus } from '../src/bus.js';
+import { CONSTITUTIONAL_HASH } from '../src/message/constants.js';
+import { buildServer, loadServerConfig } from '../src/server/index.js';
+import { emit, median, ratio, type BenchResult } from './lib.js';
+
+const ROUNDS = Number(process.env.WS_BENCH_ROUNDS ?? 3);
+const THROUGHPUT_MESSAGES = Number(process.env.WS_BENCH_MESSAGES ?? 60_000);
+const LATENCY_SECONDS = 3;
+const WINDOW = 2_000;
+
+interface ClientResult {
+  mode: 'max' | 'paced';
+  target: 'bus' | 'echo';
+  messages: number;
+  seconds: number;
+  rate: number;
+  p50us: number;
+  p99us: number;
+}
+
+// ---------------------------------------------------------------- load generator (child)
+
+async function client(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate: number): Promise<ClientResult> {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  // Resolves on the ready frame (bus) or on open (echo).
+  const open = (u: string) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(u);
+      if (target === 'bus') ws.once('message', () => resolve(ws));
+      else ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  const nowUs = () => performance.now() * 1000;
+  const sender = await open(target === 'bus' ? `${url}?agentId=alice` : url);
+  const receiver = target === 'bus' ? await open(`${url}?agentId=bob`) : sender;
+  const total = mode === 'max' ? THROUGHPUT_MESSAGES : Math.round(rate * LATENCY_SECONDS);
+  let sent = 0;
+  let received = 0;
+  let acks: number[] = [];
+  let resolveDone: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let pump: () => void = () => undefined;
+
+  receiver.on('message', (data) => {
+    const text = String(data);
+    if (target === 'bus') {
+      if (!text.startsWith('{"type":"message"')) return; // results go to the sender socket
+      const frame = JSON.parse(text) as { deliveryId: number; message: { content: { t: number } } };
+      histogram.recordValue(Math.max(1, Math.round(nowUs() - frame.message.content.t)));
+      acks.push(frame.deliveryId);
+      if (acks.length >= 200) {
+        receiver.send(JSON.stringify({ type: 'ack', deliveryIds: acks }));
+        acks = [];
+      }
+    } else {
+      const frame = JSON.parse(text) as { message: { content: { t: number } } };
+      histogram.recordValue(Math.max(1, Math.round(nowUs() - frame.message.content.t)));
+    }
+    received++;
+    if (received === total) resolveDone();
+    else if (mode === 'max') pump();
+  });
+  if (target === 'bus') sender.on('message', () => undefined);
+
+  const frame = (i: number) =>
+    JSON.stringify({
+      type: 'send',
+      id: i,
+      message: { toAgent: 'bob', constitutionalHash: CONSTITUTIONAL_HASH, messageType: 'event', content: { t: nowUs(), text: 'status update' } },
+    });
+  const start = performance.now();
+  if (mode === 'max') {
+    const tcp = (sender as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    pump = () => {
+      if (sent >= total || sent - received >= WINDOW) return;
+      tcp.cork();
+      while (sent < total && sent - received < WINDOW) sender.send(frame(sent++));
+      tcp.uncork();
+    };
+    pump();
+  } else {
+    // Every millisecond, send what is due (no busy loop: the client shares the machine with the server).
+    const tcp = (sender as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      tcp.cork();
+      while (sent < due) sender.send(frame(sent++));
+      tcp.uncork();
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  }
+  const timeout = setTimeout(() => resolveDone(), 30_000);
+  await done;
+  clearTimeout(timeout);
+  const seconds = (performance.now() - start) / 1000;
+  if (acks.length > 0) receiver.send(JSON.stringify({ type: 'ack', deliveryIds: acks }));
+  sender.close();
+  if (receiver !== sender) receiver.close();
+  return { mode, target, messages: received, seconds, rate: received / seconds, p50us: histogram.getValueAtPercentile(50), p99us: histogram.getValueAtPercentile(99) };
+}
+
+// ---------------------------------------------------------------- servers (parent)
+
+function runClient(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate = 0): Promise<ClientResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--client', target, url, mode, String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientResult) : reject(new Error(`client exited ${code}`))));
+  });
+}
+
+async function parent(): Promise<void> {
+  const echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  echo.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise((r) => echo.once('listening', r));
+  const echoUrl = `ws://127.0.0.1:${(echo.address() as { port: number }).port}`;
+
+  const bus = new AgentBus({ inboxCapacity: 100_000 });
+  await bus.start();
+  await bus.registerAgent({ agentId: 'alice', tenantId: 'acme' });
+  await bus.registerAgent({ agentId: 'bob', tenantId: 'acme' });
+  const noQuotas = { tenant: { ratePerSec: 0, burst: 1 }, agent: { ratePerSec: 0, burst: 1 }, maxInFlightPerTenant: 0, maxInFlightPerAgent: 0, maxUnackedPerTenant: 0, maxBuckets: 1000 };
+  const app = await buildServer({
+    config: loadServerConfig({ overrides: { logLevel: 'silent', quotas: noQuotas, delivery: { ...loadServerConfig().delivery, pushWindow: WINDOW * 2, sessionCapacity: 100_000 } } }),
+    bus,
+    logger: pino({ level: 'silent' }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const busUrl = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/ws`;
+
+  await runClient('bus', busUrl, 'max'); // warm-up
+  const maxBus: ClientResult[] = [];
+  const maxEcho: ClientResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    maxBus.push(await runClient('bus', busUrl, 'max'));
+    maxEcho.push(await runClient('echo', echoUrl, 'max'));
+  }
+  const busRate = median(maxBus.map((x) => x.rate));
+  const echoRate = median(maxEcho.map((x) => x.rate));
+  // Latency at half of the target rate (40,000/s), or half of what this machine reached if lower.
+  const paced = Math.min(40_000, Math.round(busRate / 2));
+  const latBus: ClientResult[] = [];
+  const latEcho: ClientResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    latBus.push(await runClient('bus', busUrl, 'paced', paced));
+    latEcho.push(await runClient('echo', echoUrl, 'paced', paced));
+  }
+  const p99Bus = median(latBus.map((x) => x.p99us)) / 1000;
+  const p99Echo = median(latEcho.map((x) => x.p99us)) / 1000;
+  const results: BenchResult[] = [
+    {
+      name: 'WebSocket messages/s, send → push → ack (one node)',
+      value: Math.round(busRate),
+      unit: 'msgs/s',
+      baseline: { name: 'bare ws echo server, same client', value: Math.round(echoRate) },
+      ratio: ratio(busRate, echoRate),
+      target: '>= 80000',
+      note: `${THROUGHPUT_MESSAGES} messages per round, window ${WINDOW}, median of ${ROUNDS}; per message the bus path carries 4 frames (send, result, message, batched ack), the echo 2`,
+    },
+    {
+      name: `WebSocket p99 send→push latency at ${paced} msgs/s`,
+      value: Math.round(p99Bus * 1000) / 1000,
+      unit: 'ms',
+      baseline: { name: 'bare ws echo round trip at the same rate', value: Math.round(p99Echo * 1000) / 1000 },
+      ratio: ratio(p99Bus, p99Echo),
+      target: '<= 5 (at 40000 msgs/s)',
+      note: `p50 ${Math.round(median(latBus.map((x) => x.p50us)))} µs (echo ${Math.round(median(latEcho.map((x) => x.p50us)))} µs); achieved ${Math.round(median(latBus.map((x) => x.rate)))} msgs/s; ${LATENCY_SECONDS} s per round`,
+    },
+  ];
+  await app.close();
+  await bus.stop();
+  app.busContext.sessions.closeAll();
+  await new Promise((r) => echo.close(r));
+  emit('ws', results);
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--client') {
+  const result = await client(args[1] as 'bus' | 'echo', args[2]!, args[3] as 'max' | 'paced', Number(args[4]));
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
+} else {
+  await parent();
+}
