@@ -1,7 +1,7 @@
 import { canonicalJson } from '../message/canonical.js';
 import { sha256 } from './hash.js';
 import { merkleRoot } from './merkle.js';
-import type { JournalEntry, Seal } from './types.js';
+import type { Seal } from './types.js';
 
 export const JOURNAL_FORMAT_VERSION = 1;
 /** `prev` of the first seal of a journal. */
@@ -10,65 +10,6 @@ export const GENESIS_HASH = '0'.repeat(64);
 export const LEAF_PREFIX_BYTES = 8;
 
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/**
- * A JSON string for any value that is meant to be a string. Short strings that need no escaping
- * (ids, types, codes: nearly all of them) skip JSON.stringify, which halves their cost.
- */
-function str(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(value);
-  if (text.length > 64) return JSON.stringify(text);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 32 || code === 34 || code === 92 || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(text);
-  }
-  return '"' + text + '"';
-}
-
-function strArray(values: readonly unknown[]): string {
-  if (!Array.isArray(values)) return json(values);
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + str(values[i]);
-  return out + ']';
-}
-
-/** JSON for free-form objects; never throws (cycles, BigInt...) so sealing cannot fail on bad input. */
-function json(value: unknown): string {
-  try {
-    const text = JSON.stringify(value);
-    return text === undefined ? 'null' : text;
-  } catch (error) {
-    return JSON.stringify({ unserializable: error instanceof Error ? error.message : String(error) });
-  }
-}
-
-/**
- * One record line (no newline). Built field by field in a fixed order: about 4x cheaper than
- * JSON.stringify of a fresh object. The record hash is over these exact bytes, so the order only
- * has to be stable for readers, not canonical.
- */
-export function encodeRecord(seq: number, entry: JournalEntry, digest: string | undefined, digestError: string | undefined, content: unknown): string {
-  const message = entry.message;
-  let line = '{"seq":' + seq + ',"type":' + str(entry.type) + ',"at":' + (Number.isFinite(entry.at) ? entry.at : 'null');
-  const tenantId = entry.tenantId ?? message?.tenantId;
-  if (tenantId !== undefined) line += ',"tenantId":' + str(tenantId);
-  const messageId = entry.messageId ?? message?.messageId;
-  if (messageId !== undefined) line += ',"messageId":' + str(messageId);
-  const fromAgent = entry.fromAgent ?? message?.fromAgent;
-  if (fromAgent !== undefined) line += ',"fromAgent":' + str(fromAgent);
-  const toAgent = entry.toAgent ?? message?.toAgent;
-  if (toAgent !== undefined) line += ',"toAgent":' + str(toAgent);
-  if (entry.recipients !== undefined) line += ',"recipients":' + strArray(entry.recipients);
-  if (entry.code !== undefined) line += ',"code":' + str(entry.code);
-  if (entry.reason !== undefined) line += ',"reason":' + str(entry.reason);
-  const constitutionalHash = entry.constitutionalHash ?? message?.constitutionalHash;
-  if (constitutionalHash !== undefined) line += ',"constitutionalHash":' + str(constitutionalHash);
-  if (digest !== undefined) line += ',"digest":' + str(digest);
-  if (digestError !== undefined) line += ',"digestError":' + str(digestError);
-  if (entry.details !== undefined) line += ',"details":' + json(entry.details);
-  if (content !== undefined) line += ',"message":' + json(content);
-  return line + '}';
-}
 
 /** Leaf prefixes as stored in a seal: base64 of the first LEAF_PREFIX_BYTES of each leaf. */
 export function encodeLeafPrefixes(leaves: readonly string[]): string {

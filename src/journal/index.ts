@@ -6,6 +6,7 @@ export { readJournalTail } from './tail.js';
 export { FileSink, FILE_SINK_DEFAULTS } from './file-sink.js';
 export type { FileSinkOptions } from './file-sink.js';
 export { MemorySink } from './memory-sink.js';
+export { Sealing } from './seal-backend.js';
 export type { JournalSink, SealedBatch, SinkRecovery, SinkStats } from './sink.js';
 export { merkleRoot, inclusionProof, verifyInclusion, MERKLE_FANOUT } from './merkle.js';
 export type { InclusionProof } from './merkle.js';

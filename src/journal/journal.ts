@@ -1,9 +1,10 @@
 import { BusError, ErrorCode } from '../errors.js';
-import { messageDigest } from '../message/digest.js';
 import { FileSink, FILE_SINK_DEFAULTS } from './file-sink.js';
-import { buildSeal, checkSeal, encodeRecord, GENESIS_HASH, parseLine } from './format.js';
-import { sha256 } from './hash.js';
-import type { JournalSink, SealedBatch } from './sink.js';
+import { checkSeal, GENESIS_HASH, parseLine } from './format.js';
+import { BatchEncoder } from './record.js';
+import { createSealBackend, Sealing, type SealBackend } from './seal-backend.js';
+import type { SealedJob, SealJob } from './sealer.js';
+import type { JournalSink } from './sink.js';
 import { FsyncPolicy, type ChainHead, type JournalEntry, type JournalRecord, type JournalStats, type OpenReport, type Seal } from './types.js';
 
 export interface JournalOptions {
@@ -19,6 +20,11 @@ export interface JournalOptions {
   maxPendingRecords?: number;
   /** Store the whole message in each record, not only its digest. Default false. */
   includeContent?: boolean;
+  /**
+   * Where batches are hashed and sealed: 'worker' (default) on a worker thread shared by the
+   * process's journals, so the appending thread only encodes records; 'inline' on this thread.
+   */
+  sealing?: Sealing;
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
   maxFileBytes?: number;
@@ -33,18 +39,16 @@ export const JOURNAL_DEFAULTS = {
   maxBatchDelayMs: 10,
   maxPendingRecords: 65_536,
   includeContent: false,
+  sealing: Sealing.WORKER,
   ...FILE_SINK_DEFAULTS,
 } as const;
-
-const SCRATCH_BYTES = 1 << 20;
-/** A scratch buffer grown by an unusually large batch is given back after it. */
-const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
 
 interface JournalConfig {
   maxBatchRecords: number;
   maxBatchDelayMs: number;
   maxPendingRecords: number;
   includeContent: boolean;
+  sealing: Sealing;
   now: () => number;
   onError: ((error: Error) => void) | undefined;
 }
@@ -60,6 +64,9 @@ function resolveConfig(options: JournalOptions): JournalConfig {
   if (options.sink === undefined && (typeof options.dir !== 'string' || options.dir.length === 0)) {
     throw new BusError(ErrorCode.INVALID_OPTIONS, 'journal needs a dir (or a sink)');
   }
+  if (options.sealing !== undefined && !Object.values(Sealing).includes(options.sealing)) {
+    throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option sealing must be one of ${Object.values(Sealing).join(', ')}`);
+  }
   if (options.fsync !== undefined && !Object.values(FsyncPolicy).includes(options.fsync)) {
     throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option fsync must be one of ${Object.values(FsyncPolicy).join(', ')}`);
   }
@@ -72,6 +79,7 @@ function resolveConfig(options: JournalOptions): JournalConfig {
     maxBatchDelayMs: positiveInteger(options, 'maxBatchDelayMs', JOURNAL_DEFAULTS.maxBatchDelayMs, 0),
     maxPendingRecords,
     includeContent: options.includeContent ?? false,
+    sealing: options.sealing ?? JOURNAL_DEFAULTS.sealing,
     now: options.now ?? Date.now,
     onError: options.onError,
   };
@@ -83,14 +91,19 @@ function asError(error: unknown): Error {
 
 /**
  * Append-only, hash-chained journal of governance decisions. `append` only queues; batches are
- * sealed on one timer (or as soon as a batch is full) and written one at a time by the sink.
+ * encoded on one timer (or as soon as a batch is full), hashed and sealed by the seal backend
+ * (a worker thread by default), and written one at a time by the sink.
  */
 export class Journal {
   private readonly sink: JournalSink;
   private readonly config: JournalConfig;
+  private readonly sealer: SealBackend;
+  private readonly encoder: BatchEncoder;
   private batch: JournalEntry[] = [];
-  /** Sealed records whose write has not completed. */
+  /** Encoded records whose write has not completed (being sealed, or waiting for the sink). */
   private unwritten = 0;
+  /** Seq given to the newest encoded record; the head reaches it once its batch is sealed. */
+  private lastSeq: number;
   private head: ChainHead;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -103,20 +116,22 @@ export class Journal {
   private recordsWritten = 0;
   private lost = 0;
   private report: OpenReport;
-  /** Batches are encoded here, then copied out once: cheaper than joining strings and encoding them again. */
-  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   /** Use openJournal(). */
   constructor(sink: JournalSink, config: JournalConfig, head: ChainHead, report: OpenReport, reseal?: { lines: string[]; recovery: NonNullable<Seal['recovery']> }) {
     this.sink = sink;
     this.config = config;
     this.head = { ...head };
+    this.lastSeq = head.seq;
     this.report = report;
+    this.encoder = new BatchEncoder(config.includeContent);
+    this.sealer = createSealBackend(config.sealing, { seal: head.seal, hash: head.hash });
     if (reseal !== undefined && reseal.lines.length > 0) {
-      const leaves = new Array<string>(reseal.lines.length);
-      let offset = 0;
-      reseal.lines.forEach((line, i) => (offset = this.put(line, offset, leaves, i)));
-      this.sealAndWrite(leaves, offset, reseal.recovery);
+      // Lines read back from the file are complete records (parseLine accepted them as JSON, so
+      // they hold no digest marks): sealed again as they are.
+      const count = reseal.lines.length;
+      this.submit({ bytes: Buffer.from(reseal.lines.join('\n') + '\n', 'utf8'), first: this.lastSeq + 1, count, at: this.config.now(), recovery: reseal.recovery });
+      this.lastSeq += count;
     }
   }
 
@@ -166,6 +181,7 @@ export class Journal {
   private async closeNow(): Promise<void> {
     this.sealDue();
     await this.writes;
+    this.sealer.release();
     await this.sink.close();
     if (this.failure !== null) throw this.failure;
   }
@@ -182,6 +198,7 @@ export class Journal {
       fsyncs: sink.fsyncs,
       lost: this.lost,
       head: { ...this.head },
+      lastSeq: this.lastSeq,
       currentFile: sink.location,
       writable: this.writable,
       error: this.failure === null ? null : this.failure.message,
@@ -212,72 +229,51 @@ export class Journal {
     }
   };
 
+  /** Encodes entries[start, end) on this thread; hashing and sealing happen in the seal backend. */
   private sealBatch(entries: readonly JournalEntry[], start: number, end: number): void {
-    const leaves = new Array<string>(end - start);
-    let seq = this.head.seq;
-    let offset = 0;
-    for (let i = start; i < end; i++) offset = this.put(this.encode(++seq, entries[i]!), offset, leaves, i - start);
-    this.sealAndWrite(leaves, offset, undefined);
+    const first = this.lastSeq + 1;
+    const bytes = this.encoder.encode(entries, start, end, first);
+    this.lastSeq += end - start;
+    this.submit({ bytes, first, count: end - start, at: this.config.now() });
   }
 
-  /** Appends one line and its newline to the scratch buffer, storing the line's leaf hash; returns the new end. */
-  private put(line: string, offset: number, leaves: string[] | null, index: number): number {
-    const room = line.length * 3 + 1; // UTF-8 worst case: 3 bytes per UTF-16 unit
-    if (offset + room > this.scratch.length) this.growScratch(offset, offset + room);
-    const end = offset + this.scratch.write(line, offset, 'utf8');
-    if (leaves !== null) leaves[index] = sha256(this.scratch.subarray(offset, end));
-    this.scratch[end] = 10;
-    return end + 1;
-  }
-
-  private growScratch(used: number, needed: number): void {
-    const next = Buffer.allocUnsafe(Math.max(needed, this.scratch.length * 2));
-    this.scratch.copy(next, 0, 0, used);
-    this.scratch = next;
-  }
-
-  private encode(seq: number, entry: JournalEntry): string {
-    let digest = entry.digest;
-    let digestError: string | undefined;
-    if (digest === undefined && entry.message !== undefined) {
-      try {
-        digest = messageDigest(entry.message);
-      } catch (error) {
-        digestError = asError(error).message;
-      }
+  /** Hands a batch to the seal backend and queues its write behind the previous one. */
+  private submit(job: SealJob): void {
+    const records = job.count;
+    this.unwritten += records;
+    let sealed: SealedJob | Promise<SealedJob>;
+    try {
+      sealed = this.sealer.seal(job);
+    } catch (error) {
+      sealed = Promise.reject(asError(error));
     }
-    return encodeRecord(seq, entry, digest, digestError, this.config.includeContent ? entry.message : undefined);
-  }
-
-  /** Seals the records in scratch[0, offset) (new batches, and records kept by crash recovery) and queues the write. */
-  private sealAndWrite(leaves: readonly string[], offset: number, recovery: Seal['recovery']): void {
-    const { seal, line } = buildSeal({ seal: this.head.seal + 1, first: this.head.seq + 1, leaves, prev: this.head.hash, at: this.config.now(), recovery });
-    this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
-    this.sealedBatches++;
-    const end = this.put(line, offset, null, 0);
-    const chunk = Buffer.allocUnsafe(end);
-    this.scratch.copy(chunk, 0, 0, end);
-    if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-    this.enqueueWrite(chunk, { firstSeq: seal.first, lastSeq: seal.last, records: seal.count, sealHash: seal.hash });
-  }
-
-  private enqueueWrite(chunk: Uint8Array, batch: SealedBatch): void {
-    this.unwritten += batch.records;
+    // The head moves as soon as a batch is sealed, before it is written.
+    const ready = sealed instanceof Promise ? sealed.then((s) => this.advance(s)) : Promise.resolve(this.advance(sealed));
+    // A failure is handled in the write chain below; this only keeps it from being reported as unhandled.
+    ready.catch(() => undefined);
     this.writes = this.writes.then(async () => {
       try {
+        const { chunk, seal } = await ready;
         if (this.failure !== null) {
-          this.lost += batch.records;
+          this.lost += records;
           return;
         }
-        await this.sink.write(chunk, batch);
-        this.recordsWritten += batch.records;
+        await this.sink.write(chunk, { firstSeq: seal.first, lastSeq: seal.last, records, sealHash: seal.hash });
+        this.recordsWritten += records;
       } catch (error) {
-        this.lost += batch.records;
+        this.lost += records;
         this.fail(asError(error), 0);
       } finally {
-        this.unwritten -= batch.records;
+        this.unwritten -= records;
       }
     });
+  }
+
+  private advance(sealed: SealedJob): SealedJob {
+    const { seal } = sealed;
+    this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
+    this.sealedBatches++;
+    return sealed;
   }
 
   private fail(error: Error, alsoLost: number): void {

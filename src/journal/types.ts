@@ -92,7 +92,10 @@ export interface JournalStats {
   fsyncs: number;
   /** Entries accepted but never written because the sink failed. */
   lost: number;
+  /** The newest sealed batch. With worker sealing it moves once the worker answered (flush() waits for it). */
   head: ChainHead;
+  /** Seq given to the newest record handed to the sealer; `head.seq` reaches it once that batch is sealed. */
+  lastSeq: number;
   currentFile: string | null;
   writable: boolean;
   error: string | null;

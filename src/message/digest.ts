@@ -20,56 +20,30 @@ export function messageDigest(message: AgentMessage): string {
 }
 
 /**
- * The digest pre-image: exactly the text of
- *
- *   JSON.stringify([MESSAGE_DIGEST_TAG, messageId, conversationId, correlationId ?? null, fromAgent,
- *     toAgent ?? null, messageType, tenantId, priority, constitutionalHash, createdAt,
- *     expiresAt ?? null, requiredCapabilities ?? null, headers ?? null, content, payload ?? null,
- *     metadata ?? null])
- *
- * (documented in docs/journal.md for external verifiers). Built by concatenation because that
- * costs about half of stringifying a fresh array; test/message/digest.test.ts checks that both
- * give the same text. Free-form objects keep their own key order, the one JSON.parse reproduces.
+ * The digest pre-image (documented in docs/journal.md for external verifiers): the JSON text of
+ * the envelope's fields in a fixed order. Free-form objects keep their own key order, which
+ * JSON.parse reproduces, so the text survives a JSON round trip unchanged. One JSON.stringify of
+ * a fresh array was measured cheaper than concatenating the pieces: V8 builds the result flat,
+ * while a concatenation must be flattened again before it can be hashed.
  */
 export function messageDigestText(m: AgentMessage): string {
-  return (
-    '["' + MESSAGE_DIGEST_TAG + '",' +
-    text(m.messageId) + ',' +
-    text(m.conversationId) + ',' +
-    text(m.correlationId) + ',' +
-    text(m.fromAgent) + ',' +
-    text(m.toAgent) + ',' +
-    text(m.messageType) + ',' +
-    text(m.tenantId) + ',' +
-    num(m.priority) + ',' +
-    text(m.constitutionalHash) + ',' +
-    num(m.createdAt) + ',' +
-    num(m.expiresAt) + ',' +
-    json(m.requiredCapabilities) + ',' +
-    json(m.headers) + ',' +
-    json(m.content) + ',' +
-    json(m.payload) + ',' +
-    json(m.metadata) + ']'
-  );
-}
-
-/** JSON of a value expected to be a string: short strings that need no escaping skip JSON.stringify. */
-function text(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 64) return json(value);
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 32 || code === 34 || code === 92 || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value);
-  }
-  return '"' + value + '"';
-}
-
-function num(value: unknown): string {
-  if (typeof value !== 'number') return json(value);
-  return Number.isFinite(value) ? String(value) : 'null';
-}
-
-/** JSON.stringify as an array element: undefined (and anything else JSON drops) becomes null. */
-function json(value: unknown): string {
-  if (value === undefined || value === null) return 'null';
-  return JSON.stringify(value) ?? 'null';
+  return JSON.stringify([
+    MESSAGE_DIGEST_TAG,
+    m.messageId,
+    m.conversationId,
+    m.correlationId ?? null,
+    m.fromAgent,
+    m.toAgent ?? null,
+    m.messageType,
+    m.tenantId,
+    m.priority,
+    m.constitutionalHash,
+    m.createdAt,
+    m.expiresAt ?? null,
+    m.requiredCapabilities ?? null,
+    m.headers ?? null,
+    m.content,
+    m.payload ?? null,
+    m.metadata ?? null,
+  ]);
 }

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FromSealWorker, ToSealWorker } from './seal-protocol.js';
+import { BatchSealer, type SealedJob, type SealHead, type SealJob } from './sealer.js';
+
+/** Where a journal's batches are hashed and sealed. */
+export interface SealBackend {
+  /** Seals batches in call order. The inline backend answers synchronously. */
+  seal(job: SealJob): SealedJob | Promise<SealedJob>;
+  /** Releases the backend (after the last seal settled). */
+  release(): void;
+}
+
+export const Sealing = {
+  /** On a worker thread shared by every journal of the process (default). */
+  WORKER: 'worker',
+  /** On the journal's own thread, synchronously when a batch is sealed. */
+  INLINE: 'inline',
+} as const;
+export type Sealing = (typeof Sealing)[keyof typeof Sealing];
+
+export class InlineSealBackend implements SealBackend {
+  private readonly sealer: BatchSealer;
+
+  constructor(head: SealHead) {
+    this.sealer = new BatchSealer(head);
+  }
+
+  seal(job: SealJob): SealedJob {
+    return this.sealer.seal(job);
+  }
+
+  release(): void {}
+}
+
+/** An idle worker (no journal open) is stopped after this long. */
+const WORKER_IDLE_MS = 2000;
+
+interface Waiting {
+  resolve(sealed: SealedJob): void;
+  reject(error: Error): void;
+}
+
+function startWorker(): Worker {
+  const compiled = new URL('./seal-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled);
+  // Running from the TypeScript sources (tsx): Node 20 workers do not inherit `--import tsx`,
+  // so the worker registers tsx itself before loading the .ts entry.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./seal-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/**
+ * One worker thread that seals for every open journal of the process. It keeps the process alive
+ * only while a batch is in flight, and stops once no journal has used it for WORKER_IDLE_MS.
+ */
+class SealWorker {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+  private journals = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  failure: Error | null = null;
+
+  constructor(private readonly onGone: (worker: SealWorker) => void) {
+    this.worker = startWorker();
+    this.worker.unref();
+    this.worker.on('message', (reply: FromSealWorker) => this.answer(reply));
+    this.worker.on('error', (error: Error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`journal seal worker exited (code ${code})`)));
+  }
+
+  open(journal: number, head: SealHead): void {
+    this.journals++;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.post({ op: 'open', journal, head });
+  }
+
+  close(journal: number): void {
+    this.journals--;
+    if (this.failure !== null) return;
+    this.post({ op: 'close', journal });
+    if (this.journals === 0) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = null;
+        if (this.journals === 0) this.stop();
+      }, WORKER_IDLE_MS);
+      this.idleTimer.unref();
+    }
+  }
+
+  seal(journal: number, job: SealJob): Promise<SealedJob> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<SealedJob>((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      // The encoder's bytes own their ArrayBuffer: moved, not copied (a pooled Buffer is copied).
+      const { bytes } = job;
+      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      this.worker.postMessage({ op: 'seal', journal, id, job } satisfies ToSealWorker, owned ? [bytes.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  private post(message: ToSealWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private answer(reply: FromSealWorker): void {
+    const waiting = this.waiting.get(reply.id);
+    if (waiting === undefined) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    if ('error' in reply) waiting.reject(new Error(`journal seal worker: ${reply.error}`));
+    else waiting.resolve({ chunk: reply.chunk, seal: reply.seal });
+  }
+
+  private stop(): void {
+    this.failure = new Error('journal seal worker stopped');
+    this.onGone(this);
+    void this.worker.terminate();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    this.onGone(this);
+    for (const waiting of this.waiting.values()) waiting.reject(error);
+    this.waiting.clear();
+    void this.worker.terminate();
+  }
+}
+
+let shared: SealWorker | null = null;
+let nextJournal = 1;
+
+export class WorkerSealBackend implements SealBackend {
+  private readonly worker: SealWorker;
+  private readonly journal = nextJournal++;
+  private released = false;
+
+  constructor(head: SealHead) {
+    shared ??= new SealWorker((gone) => {
+      if (shared === gone) shared = null;
+    });
+    this.worker = shared;
+    this.worker.open(this.journal, head);
+  }
+
+  seal(job: SealJob): Promise<SealedJob> {
+    return this.worker.seal(this.journal, job);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.worker.close(this.journal);
+  }
+}
+
+export function createSealBackend(sealing: Sealing, head: SealHead): SealBackend {
+  return sealing === Sealing.INLINE ? new InlineSealBackend(head) : new WorkerSealBackend(head);
+}

@@ -1,0 +1,92 @@
+import { buildSeal } from './format.js';
+import { sha256 } from './hash.js';
+import { DIGEST_MARK, digestTail } from './record.js';
+import type { Seal } from './types.js';
+
+/** One batch to seal, as BatchEncoder encoded it: per record its line (+ DIGEST_MARK + pre-image) and a newline. */
+export interface SealJob {
+  bytes: Uint8Array;
+  /** Seq of the first record, and the number of records in `bytes`. */
+  first: number;
+  count: number;
+  /** Seal timestamp (taken on the journal's thread, from its clock). */
+  at: number;
+  recovery?: Seal['recovery'];
+}
+
+/** A sealed batch: the bytes to write (records then seal, each newline-terminated) and the seal. */
+export interface SealedJob {
+  chunk: Uint8Array;
+  seal: Seal;
+}
+
+export interface SealHead {
+  seal: number;
+  hash: string;
+}
+
+const SCRATCH_BYTES = 1 << 20;
+/** A scratch buffer grown by an unusually large batch is given back after it. */
+const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
+/** Room for a seal line apart from its leaves list (about 330 bytes with a recovery field). */
+const SEAL_LINE_BYTES = 1024;
+/** Base64 of an 8-byte leaf prefix, per record, in the seal's leaves list (rounded up). */
+const LEAF_LIST_BYTES = 12;
+const DIGEST_TAIL_BYTES = 80;
+const NEWLINE = 10;
+
+/**
+ * Turns encoded batches into sealed bytes and continues the chain: hashes each message digest
+ * pre-image into its record, hashes each record line (a Merkle leaf), builds the seal. Holds the
+ * chain head, so batches must be sealed in order. Pure computation: runs on the journal's thread
+ * or on a worker thread (./seal-worker.ts) with the same result.
+ */
+export class BatchSealer {
+  private head: SealHead;
+  /** Records are written here, hashed in place, then copied out once. */
+  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+  constructor(head: SealHead) {
+    this.head = { ...head };
+  }
+
+  seal(job: SealJob): SealedJob {
+    const { count } = job;
+    const input = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.length);
+    // A digest tail (77 bytes) replaces a longer pre-image, so records never outgrow their input;
+    // DIGEST_TAIL_BYTES per record is a margin that does not rely on it.
+    const room = input.length + SEAL_LINE_BYTES + count * (LEAF_LIST_BYTES + DIGEST_TAIL_BYTES);
+    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2));
+    const out = this.scratch;
+    const leaves = new Array<string>(count);
+    let offset = 0;
+    let pos = 0;
+    let mark = input.indexOf(DIGEST_MARK);
+    for (let i = 0; i < count; i++) {
+      const end = input.indexOf(NEWLINE, pos);
+      if (end === -1) throw new Error(`seal job holds fewer than ${count} records`);
+      const start = offset;
+      if (mark !== -1 && mark < end) {
+        // `{...}` MARK pre-image: the line becomes `{...,"digest":"<hex>"}`.
+        offset += input.copy(out, offset, pos, mark - 1);
+        offset += out.write(digestTail(sha256(input.subarray(mark + 1, end))), offset, 'latin1');
+        mark = input.indexOf(DIGEST_MARK, end);
+      } else {
+        offset += input.copy(out, offset, pos, end);
+      }
+      leaves[i] = sha256(out.subarray(start, offset));
+      out[offset++] = NEWLINE;
+      pos = end + 1;
+    }
+    if (pos !== input.length) throw new Error(`seal job holds more than ${count} records`);
+
+    const { seal, line } = buildSeal({ seal: this.head.seal + 1, first: job.first, leaves, prev: this.head.hash, at: job.at, recovery: job.recovery });
+    offset += out.write(line, offset, 'latin1');
+    out[offset++] = NEWLINE;
+    const chunk = new Uint8Array(offset);
+    chunk.set(out.subarray(0, offset));
+    if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+    this.head = { seal: seal.seal, hash: seal.hash };
+    return { chunk, seal };
+  }
+}
