@@ -14,9 +14,7 @@ import { fileURLToPath } from 'node:url';
 import hdr from 'hdr-histogram-js';
 import pino from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AgentBus } from '../src/bus.js';
 import { CONSTITUTIONAL_HASH } from '../src/message/constants.js';
-import { buildServer, loadServerConfig } from '../src/server/index.js';
 import { emit, median, ratio, type BenchResult } from './lib.js';
 
 const ROUNDS = Number(process.env.WS_BENCH_ROUNDS ?? 3);
@@ -128,6 +126,9 @@ function runClient(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', r
 }
 
 async function parent(): Promise<void> {
+  // Loaded here, not at the top: the client process needs none of it.
+  const { AgentBus } = await import('../src/bus.js');
+  const { buildServer, loadServerConfig } = await import('../src/server/index.js');
   const echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   echo.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   await new Promise((r) => echo.once('listening', r));
