@@ -87,6 +87,14 @@ export const ErrorCode = {
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   STORE_FAILED: 'STORE_FAILED',
   CLOSED: 'CLOSED',
+  // The server: authentication, authorisation and optional components.
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  IDENTITY_MISMATCH: 'IDENTITY_MISMATCH',
+  NOT_CONFIGURED: 'NOT_CONFIGURED',
+  ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -116,6 +124,13 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, { readonly httpStatus: numbe
   BAD_SIGNATURE: { httpStatus: 403, description: 'The vote signature is missing or does not verify with the agent\'s registered Ed25519 key.' },
   STORE_FAILED: { httpStatus: 503, description: 'The deliberation store failed the write; nothing changed.' },
   CLOSED: { httpStatus: 503, description: 'The deliberation service is closed.' },
+  UNAUTHENTICATED: { httpStatus: 401, description: 'Missing, malformed, unknown, expired, replayed or badly signed credential.' },
+  FORBIDDEN: { httpStatus: 403, description: 'The credential lacks the role or tenant scope for this operation.' },
+  IDENTITY_MISMATCH: { httpStatus: 403, description: 'The request acts as an agent other than the authenticated one (forged identity).' },
+  NOT_CONFIGURED: { httpStatus: 503, description: 'The server runs without the component this route needs (deliberation, journal).' },
+  ROUTE_NOT_FOUND: { httpStatus: 404, description: 'No such route.' },
+  SHUTTING_DOWN: { httpStatus: 503, description: 'The server is shutting down.' },
+  INTERNAL: { httpStatus: 500, description: 'An unexpected server error (logged).' },
 };
 
 /** A programming or configuration error. Governance refusals are never thrown. */

@@ -34,6 +34,8 @@ async function visibleItem(port: DeliberationPort, p: Principal, id: string): Pr
 
 function answerDecision(reply: FastifyReply, result: DeliberationResult): FastifyReply {
   if (result.ok) return reply.send({ item: result.item });
+  // An item of another tenant is reported like an unknown one, so items cannot be probed across tenants.
+  if (result.code === 'TENANT_MISMATCH') return sendFailure(reply, failure('NOT_FOUND', result.reason));
   return sendFailure(reply, failure(result.code, result.reason));
 }
 
