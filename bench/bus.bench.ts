@@ -4,7 +4,10 @@
  *   node --expose-gc --import tsx bench/bus.bench.ts
  */
 import { EventEmitter } from 'node:events';
-import { AgentBus, CONSTITUTIONAL_HASH, InMemoryAgentRegistry, type MessageInput } from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AgentBus, CONSTITUTIONAL_HASH, InMemoryAgentRegistry, type AgentBusOptions, type MessageInput } from '../src/index.js';
 import { emit, LatencyRecorder, median, nsPerOp, ratio, throughput, type BenchResult } from './lib.js';
 
 const results: BenchResult[] = [];
@@ -22,8 +25,9 @@ function input(from: string, to: string): MessageInput {
   };
 }
 
-async function newBus(): Promise<AgentBus> {
-  const bus = new AgentBus({ metering: { flushIntervalMs: 1000, maxQueueSize: 1_000_000 }, inboxCapacity: 1_000_000 });
+/** Issue #2 workloads: the built-in stages (pin, schema, freshness, tenant, screen), metering on. */
+async function newBus(extra: AgentBusOptions = { policy: false, impact: false }): Promise<AgentBus> {
+  const bus = new AgentBus({ metering: { flushIntervalMs: 1000, maxQueueSize: 1_000_000 }, inboxCapacity: 1_000_000, ...extra });
   await bus.start();
   return bus;
 }
@@ -192,6 +196,52 @@ async function w5(): Promise<void> {
   results.push({ name: 'W5 broadcast to 10,000 agents of one tenant', value: Math.round(median(busMs.slice(5)) * 1000) / 1000, unit: 'ms', baseline: { name: 'EventEmitter with 10,000 listeners', value: Math.round(median(baseMs.slice(5)) * 1000) / 1000 }, ratio: ratio(median(busMs.slice(5)), median(baseMs.slice(5))), target: '<= 10 ms' });
 }
 
+/**
+ * The full pipeline on the W3 workload (1,000 rotating senders): policy (default constitution,
+ * Cedar, decision cache) + journal (file, 'interval' fsync), then also impact scoring (fastText).
+ * Baselines in the same process: the core bus (issue #2 stages only) and the EventEmitter.
+ */
+async function fullPipeline(): Promise<void> {
+  const variants: Array<{ name: string; target: string; options: (dir: string) => AgentBusOptions }> = [
+    { name: 'W6 full pipeline: policy + journal, 1,000 rotating senders', target: '>= 250000', options: (dir) => ({ impact: false, journal: { dir }, deliberation: false }) },
+    { name: 'W7 fast lane: impact + policy + journal, 1,000 rotating senders', target: '>= 200000', options: (dir) => ({ journal: { dir } }) },
+  ];
+  for (const variant of variants) {
+    const rates: number[] = [], core: number[] = [], base: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'eab-bench-'));
+      const full = await newBus(variant.options(dir));
+      const plain = await newBus();
+      const inputs: MessageInput[] = [];
+      for (const bus of [full, plain]) {
+        await bus.registerAgent({ agentId: 'worker', tenantId: 'acme', agentType: 'worker' });
+        bus.subscribe('worker', () => undefined);
+        for (let i = 0; i < 1000; i++) await bus.registerAgent({ agentId: `sender-${i}`, tenantId: 'acme', agentType: `type-${i % 5}` });
+      }
+      for (let i = 0; i < 1000; i++) inputs.push(input(`sender-${i}`, 'worker'));
+      const emitter = baselineEmitter();
+      const n = Math.floor(N / 2);
+      await throughput(20_000, 1000, (i) => full.send(inputs[i % 1000]!));
+      rates.push(await throughput(n, 1000, (i) => full.send(inputs[i % 1000]!)));
+      core.push(await throughput(n, 1000, (i) => plain.send(inputs[i % 1000]!)));
+      base.push(await throughput(n, 1000, (i) => emitter.send(inputs[i % 1000]!)));
+      const held = full.metrics().held;
+      if (held > 0) throw new Error(`${variant.name}: ${held} ordinary messages were held`);
+      await full.stop();
+      await plain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    results.push({ name: variant.name, value: Math.round(median(rates)), unit: 'msgs/s', baseline: { name: 'core bus (issue #2 stages)', value: Math.round(median(core)) }, ratio: ratio(median(rates), median(core)), target: variant.target, note: `EventEmitter in the same run: ${Math.round(median(base))} msgs/s` });
+  }
+}
+
+const only = process.env.BENCH_ONLY;
+if (only === 'full') {
+  await fullPipeline();
+  emit('bus', results);
+  process.exit(0);
+}
+
 await w1();
 await w2();
 await w3();
@@ -199,4 +249,5 @@ w4(10_000);
 w4(100_000);
 if (!quick) w4(1_000_000);
 await w5();
+await fullPipeline();
 emit('bus', results);

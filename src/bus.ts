@@ -9,6 +9,9 @@ import { checkPin } from './governance/stages/pin.js';
 import { DEFAULT_SCREEN_PATTERNS, ScreenStage, type ScreenPattern } from './governance/stages/screen.js';
 import { TenantStage } from './governance/stages/tenant.js';
 import { isThenable, reject, type Hold, type Reject, type Verdict } from './governance/verdict.js';
+import { assembleGovernance, checkGovernanceOptions, type Governance, type GovernanceOptions } from './assembly.js';
+import type { DeliberationItem, DeliberationService } from './deliberation/index.js';
+import type { ConstitutionManager } from './policy/index.js';
 import { CONSTITUTIONAL_HASH, DEFAULT_LIMITS, type MessageLimits } from './message/constants.js';
 import type { AgentMessage, MessageInput } from './message/schema.js';
 import { normalizeTenantId } from './message/tenant.js';
@@ -57,7 +60,8 @@ export interface SendOptions {
 
 /** A decision record the bus hands to the journal. */
 export interface DecisionRecord {
-  type: 'message.delivered' | 'message.rejected' | 'message.held' | 'message.released' | 'delivery.failed';
+  /** 'message.delivered' | 'message.rejected' | 'message.held' | 'message.released' | 'delivery.failed' | 'deliberation.<event>' */
+  type: string;
   at: number;
   messageId?: string;
   tenantId?: string;
@@ -84,7 +88,7 @@ export interface HoldHandler {
   hold(request: { message: AgentMessage; reason: string; details?: Record<string, unknown>; annotations: Record<string, unknown> }): { deliberationId: string } | Promise<{ deliberationId: string }>;
 }
 
-export interface AgentBusOptions {
+export interface AgentBusOptions extends GovernanceOptions {
   /** The active constitutional hash (default cdd01ef066bc6cf2). */
   constitutionalHash?: string;
   /** Further hashes accepted during a rotation. */
@@ -95,7 +99,7 @@ export interface AgentBusOptions {
   registry?: AgentRegistry;
   /** With the built-in registry: most agents kept, the stalest evicted beyond (default unbounded). */
   maxAgents?: number;
-  /** Extra governance stages, run in order after the built-in ones (pin, schema, freshness, tenant, screen). */
+  /** Extra governance stages, run in order after the built-in ones (pin, schema, freshness, tenant, screen) and before policy and impact. */
   stages?: readonly GovernanceStage[];
   /** The content screen: on by default; false turns it off; or custom patterns. */
   screen?: boolean | { patterns: readonly ScreenPattern[] };
@@ -110,10 +114,6 @@ export interface AgentBusOptions {
   metering?: false | (Partial<Omit<MeteringOptions, 'sink'>> & { sink?: MeteringSink });
   /** Time one message in N for per-stage latency (default 16; 1 times every message). */
   timingSampleEvery?: number;
-  /** Decision journal (default: none). */
-  journal?: DecisionSink;
-  /** Where held messages go (default: none — a hold is then refused, fail-closed). */
-  deliberation?: HoldHandler;
   /** How long stop() waits for in-flight sends and handlers (default 5,000 ms). */
   drainTimeoutMs?: number;
   clock?: () => number;
@@ -148,9 +148,13 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  */
 export class AgentBus {
   readonly registry: AgentRegistry;
-  private readonly authority: HashAuthority;
+  private authority: HashAuthority;
+  private readonly explicitAuthority: boolean;
   private readonly builder: MessageBuilder;
-  private readonly pipeline: GovernancePipeline;
+  private pipeline: GovernancePipeline;
+  private readonly coreStages: readonly GovernanceStage[];
+  private readonly governanceOptions: GovernanceOptions;
+  private governance: Governance | undefined;
   private readonly seen: DuplicateWindow;
   private readonly delivery: DeliveryManager;
   private readonly replies = new ReplyTracker();
@@ -158,8 +162,8 @@ export class AgentBus {
   private readonly metricsCollector = new MetricsCollector();
   private readonly metering: MeteringQueue | undefined;
   private readonly usageSink: UsageAggregator | undefined;
-  private readonly journal: DecisionSink | undefined;
-  private readonly deliberation: HoldHandler | undefined;
+  private journal: DecisionSink | undefined;
+  private holdHandler: HoldHandler | undefined;
   private readonly clock: () => number;
   private readonly timingMask: number;
   private readonly requestTimeoutMs: number;
@@ -171,6 +175,7 @@ export class AgentBus {
   private startedAt: number | undefined;
   private asyncInFlight = 0;
   private stopPromise: Promise<void> | undefined;
+  private startPromise: Promise<void> | undefined;
 
   constructor(options: AgentBusOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidOption('options must be an object');
@@ -182,6 +187,7 @@ export class AgentBus {
     if (options.acceptedHashes !== undefined && (!Array.isArray(options.acceptedHashes) || !options.acceptedHashes.every((h) => typeof h === 'string' && h !== ''))) {
       throw invalidOption('acceptedHashes must be an array of non-empty strings');
     }
+    this.explicitAuthority = options.hashAuthority !== undefined || options.constitutionalHash !== undefined || options.acceptedHashes !== undefined;
     this.authority = options.hashAuthority ?? new StaticHashAuthority(options.constitutionalHash ?? CONSTITUTIONAL_HASH, options.acceptedHashes ?? []);
     if (typeof this.authority.accepts !== 'function' || typeof this.authority.activeHash !== 'string') {
       throw invalidOption('hashAuthority must have activeHash and accepts(hash, now)');
@@ -216,21 +222,20 @@ export class AgentBus {
       }
     }
     if (options.stages !== undefined && !Array.isArray(options.stages)) throw invalidOption('stages must be an array');
+    this.coreStages = [...stages, ...(options.stages ?? [])];
     try {
-      this.pipeline = new GovernancePipeline([...stages, ...(options.stages ?? [])]);
+      this.pipeline = new GovernancePipeline(this.coreStages);
     } catch (error) {
       throw invalidOption((error as Error).message);
     }
+    checkGovernanceOptions(options);
+    this.governanceOptions = { policy: options.policy, impact: options.impact, journal: options.journal, deliberation: options.deliberation, dataDir: options.dataDir, clock: options.clock };
 
     if (options.metering !== false) {
       const metering = options.metering ?? {};
       this.usageSink = metering.sink === undefined ? new UsageAggregator() : undefined;
       this.metering = new MeteringQueue({ ...metering, sink: metering.sink ?? this.usageSink! });
     }
-    if (options.journal !== undefined && typeof options.journal?.append !== 'function') throw invalidOption('journal must have an append(record) method');
-    if (options.deliberation !== undefined && typeof options.deliberation?.hold !== 'function') throw invalidOption('deliberation must have a hold(request) method');
-    this.journal = options.journal;
-    this.deliberation = options.deliberation;
     this.registry.onRemove((agentId) => {
       this.delivery.remove(agentId);
       this.replies.closeWhere((entry) => entry.requester === agentId, 'left');
@@ -249,13 +254,72 @@ export class AgentBus {
     return ['pin', 'schema', ...this.pipeline.stages.map((s) => s.name)];
   }
 
-  /** Starts the bus (idempotent). */
-  async start(): Promise<void> {
-    if (this.running) return;
+  /**
+   * Starts the bus (idempotent): opens the policy engine, the impact model, the journal and the
+   * deliberation service as configured, and builds the pipeline. Concurrent calls share one start.
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.startPromise ??= this.startup().finally(() => {
+      this.startPromise = undefined;
+    });
+    return this.startPromise;
+  }
+
+  private async startup(): Promise<void> {
+    const governance = await assembleGovernance(this.governanceOptions);
+    this.governance = governance;
+    this.pipeline = new GovernancePipeline([...this.coreStages, ...governance.stages]);
+    if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
+    this.journal = governance.journal;
+    this.holdHandler = governance.deliberation;
+    if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
     this.stopping = false;
     this.startedAt = this.clock();
     this.metering?.start();
+  }
+
+  /** Approved items are delivered through release(); refusals and every state change are journaled. */
+  private wireDeliberation(service: DeliberationService): void {
+    service.onRelease((item: DeliberationItem) => {
+      if (!this.running) throw new BusError(ErrorCode.BUS_NOT_STARTED, 'the bus is not running; the release will be retried');
+      const settle = (result: SendResult) => {
+        // A full inbox is transient: throwing makes the service retry with backoff. Any other refusal is final (and journaled).
+        if (result.code === RejectionCode.BACKPRESSURE && result.recipients.length === 0) throw new Error(result.reason);
+      };
+      const result = this.release(item.message);
+      return isThenable(result) ? result.then(settle) : settle(result);
+    });
+    service.onRefuse((item: DeliberationItem, code) => {
+      this.metricsCollector.countFailure(code);
+      this.metricsCollector.tenant(item.message.tenantId).rejected++;
+    });
+    service.onEvent((event) => {
+      this.journal?.append({
+        type: `deliberation.${event.type}`,
+        at: event.at,
+        messageId: event.messageId,
+        tenantId: event.tenantId,
+        details: { deliberationId: event.itemId, ...event.details },
+      });
+    });
+  }
+
+  /** The built-in deliberation service (list, get, approve, reject, vote), when the bus runs one. */
+  get deliberation(): DeliberationService | undefined {
+    return this.governance?.deliberationService;
+  }
+
+  /** The constitution manager (active hash, rotation, bundle loading), when the policy stage uses one. */
+  get constitution(): ConstitutionManager | undefined {
+    return this.governance?.constitution;
+  }
+
+  /** Statistics of the policy and impact stages, when configured. */
+  governanceStats(): { policy?: unknown; impact?: unknown; impactModelFallback?: string } {
+    const g = this.governance;
+    return { policy: g?.policyStage?.stats(), impact: g?.impactStage?.scorer.stats(), impactModelFallback: g?.impactModelFallback };
   }
 
   /**
@@ -279,6 +343,7 @@ export class AgentBus {
     await this.delivery.idle(Math.max(0, end - Date.now()));
     await this.metering?.stop();
     await this.journal?.flush?.();
+    await this.governance?.close();
     this.running = false;
     this.stopping = false;
   }
@@ -584,7 +649,7 @@ export class AgentBus {
   }
 
   private hold(message: AgentMessage, ctx: GovernanceContext, verdict: Hold): SendResult | Promise<SendResult> {
-    if (this.deliberation === undefined) {
+    if (this.holdHandler === undefined) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DELIBERATION_REJECTED, `the message must be deliberated (${verdict.reason}) but the bus has no deliberation service; refused (fail-closed)`), ctx);
     }
     if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
@@ -615,7 +680,7 @@ export class AgentBus {
       return this.refuse(message.messageId, message, reject(RejectionCode.STAGE_FAILED, `the deliberation service could not hold the message: ${String(error)}`), ctx);
     };
     try {
-      const held = this.deliberation.hold({ message, reason: verdict.reason, details: verdict.details as Record<string, unknown> | undefined, annotations: ctx.annotations });
+      const held = this.holdHandler.hold({ message, reason: verdict.reason, details: verdict.details as Record<string, unknown> | undefined, annotations: ctx.annotations });
       if (!isThenable(held)) return finish(held);
       this.asyncInFlight++;
       return Promise.resolve(held).then(

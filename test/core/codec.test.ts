@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { AgentBus, CONSTITUTIONAL_HASH, decodeWireMessage, encodeMessage, MESSAGE_TYPES, RejectionCode, type AgentMessage } from '../../src/index.js';
-import { isRejectionCode } from '../helpers/core.js';
+import { CORE_ONLY, isRejectionCode } from '../helpers/core.js';
 
 const SNAKE: Record<string, string> = {
   messageId: 'message_id',
@@ -69,7 +69,7 @@ describe('wire codec', () => {
   });
 
   it('property: both spellings get the same outcome from the bus', async () => {
-    const bus = new AgentBus({ metering: false, clock: () => 1_000 });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false, clock: () => 1_000 });
     await bus.start();
     for (const agentId of ['a', 'b', 'c']) await bus.registerAgent({ agentId, tenantId: 'acme' });
     try {
@@ -144,7 +144,7 @@ describe('wire codec', () => {
   it('a hostile __proto__ / constructor key is refused later and pollutes nothing', async () => {
     const raw = JSON.parse(`{"__proto__": {"polluted": true}, "from_agent": "a", "to_agent": "b", "tenant_id": "acme", "constitutional_hash": "${CONSTITUTIONAL_HASH}", "content": {}}`) as unknown;
     const withConstructor = JSON.parse(`{"constructor": {"prototype": {"polluted": true}}, "from_agent": "a", "to_agent": "b", "tenant_id": "acme", "constitutional_hash": "${CONSTITUTIONAL_HASH}", "content": {}}`) as unknown;
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'a', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'b', tenantId: 'acme' });
@@ -166,7 +166,7 @@ describe('wire codec', () => {
   });
 
   it('encodeMessage round-trips through decodeWireMessage in both styles', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'a', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'b', tenantId: 'acme' });

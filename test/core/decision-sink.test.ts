@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentBus, hold, RejectionCode, type DecisionRecord, type DecisionSink } from '../../src/index.js';
-import { assertDelivered, assertRejected, makeBus, msg, register } from '../helpers/core.js';
+import { CORE_ONLY, assertDelivered, assertRejected, makeBus, msg, register } from '../helpers/core.js';
 
 function memoryJournal(): DecisionSink & { records: DecisionRecord[]; writable: boolean; flushed: number } {
   const j = {
@@ -82,7 +82,7 @@ describe('decision sink (journal hook)', () => {
 
   it('stop() flushes the journal', async () => {
     const journal = memoryJournal();
-    const bus = new AgentBus({ metering: false, journal });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false, journal });
     await bus.start();
     await bus.stop();
     assert.equal(journal.flushed, 1);

@@ -12,11 +12,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentBus, ErrorCode, isBusError, RejectionCode } from '../../src/index.js';
-import { msg, register, tick } from '../helpers/core.js';
+import { CORE_ONLY, msg, register, tick } from '../helpers/core.js';
 
 describe('lifecycle edge cases', () => {
   it('stop() does not wait drainTimeoutMs for a pending request', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await register(bus, 'a', 'b');
     const pending = bus.request(msg('a', 'b'), { timeoutMs: 60_000 });
@@ -29,7 +29,7 @@ describe('lifecycle edge cases', () => {
   });
 
   it('a second concurrent stop() resolves only once the bus has stopped', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     const first = bus.stop();
     await bus.stop();
@@ -38,7 +38,7 @@ describe('lifecycle edge cases', () => {
   });
 
   it('send() and broadcast() before start() return rejected promises instead of throwing synchronously', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     let sendPromise: Promise<unknown> | undefined;
     let broadcastPromise: Promise<unknown> | undefined;
     assert.doesNotThrow(() => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentBus, ErrorCode, PROCEED, RejectionCode, isBusError, type GovernanceStage, type Verdict } from '../../src/index.js';
-import { assertDelivered, assertRejected, deferred, makeBus, msg, register, settledWithin, tick } from '../helpers/core.js';
+import { CORE_ONLY, assertDelivered, assertRejected, deferred, makeBus, msg, register, settledWithin, tick } from '../helpers/core.js';
 
 function assertBusError(code: string) {
   return (error: unknown): boolean => {
@@ -13,7 +13,7 @@ function assertBusError(code: string) {
 
 describe('lifecycle', () => {
   it('start and stop are idempotent', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     assert.equal(bus.isRunning, false);
     await bus.start();
     await bus.start();
@@ -27,13 +27,13 @@ describe('lifecycle', () => {
   });
 
   it('stop() on a bus that never started resolves', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.stop();
     assert.equal(bus.isRunning, false);
   });
 
   it('send, broadcast and request before start() throw BusError BUS_NOT_STARTED', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.registerAgent({ agentId: 'a', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'b', tenantId: 'acme' });
     await assert.rejects(async () => bus.send(msg('a', 'b')), assertBusError(ErrorCode.BUS_NOT_STARTED));
@@ -42,7 +42,7 @@ describe('lifecycle', () => {
   });
 
   it('send after stop() throws BUS_NOT_STARTED, and the bus can be started again', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await register(bus, 'a', 'b');
     await bus.stop();
@@ -65,7 +65,7 @@ describe('lifecycle', () => {
         return PROCEED;
       },
     };
-    const bus = new AgentBus({ metering: false, stages: [slow] });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false, stages: [slow] });
     await bus.start();
     await register(bus, 'a', 'b');
     const inflight = bus.send(msg('a', 'b', { content: { slow: true } }));
@@ -83,7 +83,7 @@ describe('lifecycle', () => {
   });
 
   it('stop() waits for an in-flight async handler', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await register(bus, 'a', 'b');
     const gate = deferred();
@@ -101,7 +101,7 @@ describe('lifecycle', () => {
   });
 
   it('stop() ends pending requests with BUS_STOPPING instead of leaving them hanging', async () => {
-    const bus = new AgentBus({ metering: false, drainTimeoutMs: 20 });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false, drainTimeoutMs: 20 });
     await bus.start();
     await register(bus, 'a', 'b');
     const pending = bus.request(msg('a', 'b'), { timeoutMs: 60_000 });

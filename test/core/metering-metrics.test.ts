@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentBus, MeteredOperation, RejectionCode, hold, type MeteringEvent, type MeteringSink } from '../../src/index.js';
-import { assertDelivered, deferred, makeBus, manualClock, msg, register, sleep } from '../helpers/core.js';
+import { CORE_ONLY, assertDelivered, deferred, makeBus, manualClock, msg, register, sleep } from '../helpers/core.js';
 
 function memorySink(): MeteringSink & { events: MeteringEvent[]; batches: number[] } {
   const events: MeteringEvent[] = [];
@@ -78,7 +78,7 @@ describe('metering', () => {
 
   it('stop() drains everything: 10,000 events with batchSize 100 all flushed', async () => {
     const sink = memorySink();
-    const bus = new AgentBus({ metering: { sink, batchSize: 100, maxQueueSize: 10_000, flushIntervalMs: 60_000 } });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: { sink, batchSize: 100, maxQueueSize: 10_000, flushIntervalMs: 60_000 } });
     await bus.start();
     await register(bus, 'a', 'b');
     const sends: Promise<unknown>[] = [];
@@ -104,7 +104,7 @@ describe('metering', () => {
         closed = true;
       },
     };
-    const bus = new AgentBus({ metering: { sink, batchSize: 7 } });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: { sink, batchSize: 7 } });
     await bus.start();
     await register(bus, 'a', 'b');
     for (let i = 0; i < 50; i++) await bus.send(msg('a', 'b'));
@@ -116,7 +116,7 @@ describe('metering', () => {
   it('a full queue drops new events and counts them; sends are never blocked or refused by metering', async () => {
     const gate = deferred();
     const sink: MeteringSink = { write: () => gate.promise };
-    const bus = new AgentBus({ metering: { sink, maxQueueSize: 5, batchSize: 1, flushIntervalMs: 60_000 } });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: { sink, maxQueueSize: 5, batchSize: 1, flushIntervalMs: 60_000 } });
     await bus.start();
     await register(bus, 'a', 'b');
     for (let i = 0; i < 20; i++) assertDelivered(await bus.send(msg('a', 'b')));
@@ -139,7 +139,7 @@ describe('metering', () => {
           return Promise.reject(new Error('sink down'));
         },
       };
-      const bus = new AgentBus({ metering: { sink, batchSize: 4 } });
+      const bus = new AgentBus({ ...CORE_ONLY,  metering: { sink, batchSize: 4 } });
       await bus.start();
       await register(bus, 'a', 'b');
       for (let i = 0; i < 10; i++) assertDelivered(await bus.send(msg('a', 'b')));

@@ -19,8 +19,8 @@ describe('malformed options are INVALID_OPTIONS', () => {
     ['screen with no patterns', { screen: { patterns: [] } }],
     ['a screen pattern that is not a RegExp', { screen: { patterns: [{ id: 'x', group: 'custom', pattern: 'not a RegExp' }] } }],
     ['acceptedHashes a string', { acceptedHashes: 'abc' }],
-    ['journal without append', { journal: {} }],
-    ['deliberation without hold', { deliberation: {} }],
+    ['journal that is neither a sink nor options', { journal: 42 }],
+    ['deliberation that is neither a handler nor options', { deliberation: 'yes' }],
   ];
   for (const [name, options] of cases) {
     it(name, () => {

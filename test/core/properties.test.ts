@@ -10,7 +10,7 @@ import {
   type DeliveryContext,
   type SendResult,
 } from '../../src/index.js';
-import { isRejectionCode } from '../helpers/core.js';
+import { CORE_ONLY, isRejectionCode } from '../helpers/core.js';
 
 const TENANTS = ['acme', 'globex', 'initech'] as const;
 const CAPS = ['x', 'y', 'z'] as const;
@@ -58,7 +58,7 @@ describe('property: no message ever reaches an agent of another tenant', () => {
   it('random tenants, agents, capabilities and routes', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ agents, ops }) => {
-        const bus = new AgentBus({ metering: false, handlerTimeoutMs: 50 });
+        const bus = new AgentBus({ ...CORE_ONLY,  metering: false, handlerTimeoutMs: 50 });
         await bus.start();
         const violations: string[] = [];
         const tenantOf = new Map<string, string>();
@@ -212,7 +212,7 @@ const malformed = fc.oneof(
 
 describe('property: malformed input is refused with a code and never throws', () => {
   it('send, broadcast and request refuse every malformed input with a RejectionCode; Object.prototype stays clean', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'sender', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'receiver', tenantId: 'acme' });
@@ -252,7 +252,7 @@ describe('property: malformed input is refused with a code and never throws', ()
   });
 
   it('the wire path (decodeWireMessage then send) never throws on arbitrary input', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'sender', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'receiver', tenantId: 'acme' });
@@ -276,7 +276,7 @@ describe('property: malformed input is refused with a code and never throws', ()
   });
 
   it('fields replaced by arbitrary values: never throws; either delivered or refused with a RejectionCode', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'sender', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'receiver', tenantId: 'acme' });
@@ -295,7 +295,7 @@ describe('property: malformed input is refused with a code and never throws', ()
   });
 
   it('hostile keys inside content are delivered as plain data and pollute nothing', async () => {
-    const bus = new AgentBus({ metering: false, screen: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false, screen: false });
     await bus.start();
     await bus.registerAgent({ agentId: 'sender', tenantId: 'acme' });
     await bus.registerAgent({ agentId: 'receiver', tenantId: 'acme' });

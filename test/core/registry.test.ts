@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentBus, ErrorCode, InMemoryAgentRegistry, isBusError, RejectionCode } from '../../src/index.js';
-import { assertDelivered, assertRejected, makeBus, manualClock, msg, register } from '../helpers/core.js';
+import { CORE_ONLY, assertDelivered, assertRejected, makeBus, manualClock, msg, register } from '../helpers/core.js';
 
 const invalidAgent = (e: unknown) => isBusError(e) && e.code === ErrorCode.INVALID_AGENT;
 
@@ -248,7 +248,7 @@ describe('InMemoryAgentRegistry', () => {
   });
 
   it('is usable without a bus started (management calls do not need start())', async () => {
-    const bus = new AgentBus({ metering: false });
+    const bus = new AgentBus({ ...CORE_ONLY,  metering: false });
     await bus.registerAgent({ agentId: 'a', tenantId: 'acme' });
     assert.equal((await bus.listAgents({ tenantId: 'acme' })).length, 1);
     await bus.stop();

@@ -117,9 +117,9 @@ describe('STAGE_FAILED: a stage that does not return a verdict fails closed', ()
 });
 
 describe('hold path and deliberation', () => {
-  it('a hold without a deliberation handler is refused fail-closed with DELIBERATION_REJECTED', async (t) => {
+  it('a hold with deliberation turned off is refused fail-closed with DELIBERATION_REJECTED', async (t) => {
     const rec = recorder();
-    const bus = await makeBus(t, { stages: [stage('impact', () => hold('impact 0.9'))] });
+    const bus = await makeBus(t, { deliberation: false, stages: [stage('impact', () => hold('impact 0.9'))] });
     await register(bus, 'a', 'b');
     bus.subscribe('b', rec.handler);
     const r = await bus.send(msg('a', 'b'));

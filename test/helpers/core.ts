@@ -20,9 +20,16 @@ import {
 export const HASH = CONSTITUTIONAL_HASH;
 export const TENANT = 'acme';
 
+/**
+ * The core tests exercise the built-in stages, routing and delivery: the policy and impact stages
+ * (on by default) are off unless a test turns them on, so CRITICAL test messages are not held and
+ * no Cedar or fastText model loads per test.
+ */
+export const CORE_ONLY: AgentBusOptions = { policy: false, impact: false };
+
 /** A started bus (metering off unless asked for) that is stopped when the test ends. */
 export async function makeBus(t: TestContext, options: AgentBusOptions = {}): Promise<AgentBus> {
-  const bus = new AgentBus({ metering: false, ...options });
+  const bus = new AgentBus({ ...CORE_ONLY, metering: false, ...options });
   await bus.start();
   t.after(() => bus.stop());
   return bus;

@@ -1,0 +1,164 @@
+import path from 'node:path';
+import { BusError, ErrorCode } from './errors.js';
+import type { GovernanceStage } from './governance/stage.js';
+import { DeliberationService, MemoryDeliberationStore, type DeliberationOptions } from './deliberation/index.js';
+import { createImpactStage, KeywordModel, loadDefaultTextModel, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
+import { openJournal, type Journal, type JournalOptions } from './journal/index.js';
+import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
+import type { DecisionSink, HoldHandler } from './bus.js';
+
+/** The policy stage. On by default, with the shipped default constitution evaluated by Cedar. */
+export interface PolicyOptions extends Omit<PolicyStageOptions, 'engine' | 'constitution'> {
+  /** A constitution bundle directory (default: the shipped default constitution). */
+  bundleDir?: string;
+  /** Reload the bundle directory when its files change (default false). */
+  watch?: boolean;
+  /** How long the previous constitutional hash stays accepted after a rotation (default 300,000 ms). */
+  graceMs?: number;
+  /** A constitution manager you own (rotation, watching); replaces bundleDir/watch/graceMs. */
+  constitution?: ConstitutionManager;
+  /** Another engine (e.g. OpaHttpEngine) instead of the constitution's Cedar engine. */
+  engine?: PolicyEngine;
+}
+
+/** The impact stage. On by default, with the shipped fastText model (keyword scorer as fallback). */
+export interface ImpactOptions extends Omit<ImpactStageOptions, 'model'> {
+  /** 'fasttext' (default), 'keyword', or your own TextModel. */
+  model?: 'fasttext' | 'keyword' | TextModel;
+}
+
+export type JournalConfig = JournalOptions;
+export type DeliberationConfig = DeliberationOptions;
+
+export interface GovernanceOptions {
+  policy?: false | PolicyOptions;
+  impact?: false | ImpactOptions;
+  /** A sink you own, options for a file journal, or false. Default: a file journal in `<dataDir>/journal` when dataDir is set, none otherwise. */
+  journal?: false | DecisionSink | JournalConfig;
+  /** A hold handler you own, options for the built-in service, or false (holds are then refused). Default: the built-in service — file-backed in `<dataDir>/deliberation` when dataDir is set, in memory otherwise. */
+  deliberation?: false | HoldHandler | DeliberationConfig;
+  /** Where the journal and the deliberation store live by default. */
+  dataDir?: string;
+  clock?: () => number;
+}
+
+/** What start() assembled; everything the bus opened itself is closed by close(). */
+export interface Governance {
+  readonly stages: GovernanceStage[];
+  readonly policyStage: PolicyStage | undefined;
+  readonly impactStage: ImpactStage | undefined;
+  readonly constitution: ConstitutionManager | undefined;
+  readonly journal: DecisionSink | undefined;
+  readonly deliberation: HoldHandler | undefined;
+  /** The built-in deliberation service, when that is what holds messages. */
+  readonly deliberationService: DeliberationService | undefined;
+  /** Why the impact model fell back to keywords, if it did. */
+  readonly impactModelFallback: string | undefined;
+  close(): Promise<void>;
+}
+
+function invalid(message: string): BusError {
+  return new BusError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+/** Checks the shape of the governance options at construction, before anything is opened. */
+export function checkGovernanceOptions(options: GovernanceOptions): void {
+  for (const key of ['policy', 'impact', 'journal', 'deliberation'] as const) {
+    const value = options[key];
+    if (value !== undefined && value !== false && (typeof value !== 'object' || value === null)) throw invalid(`${key} must be false or an object`);
+  }
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) throw invalid('dataDir must be a non-empty path');
+  const impact = options.impact;
+  if (impact && impact.model !== undefined && impact.model !== 'fasttext' && impact.model !== 'keyword' && typeof impact.model?.predict !== 'function') {
+    throw invalid("impact.model must be 'fasttext', 'keyword' or a TextModel with predict(text)");
+  }
+}
+
+/** Opens the policy engine, the impact model, the journal and the deliberation service. */
+export async function assembleGovernance(options: GovernanceOptions): Promise<Governance> {
+  const opened: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const fn of opened.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    const stages: GovernanceStage[] = [];
+
+    let constitution: ConstitutionManager | undefined;
+    let policyStage: PolicyStage | undefined;
+    if (options.policy !== false) {
+      const { bundleDir, watch, graceMs, constitution: own, engine, ...stageOptions } = options.policy ?? {};
+      constitution = own;
+      if (constitution === undefined && engine === undefined) {
+        constitution = new ConstitutionManager({ graceMs, clock: options.clock });
+        const loaded = await constitution.load(bundleDir ?? DEFAULT_BUNDLE_DIR);
+        if (!loaded.ok) throw new BusError(ErrorCode.INVALID_OPTIONS, `policy bundle refused: ${loaded.error.message}`, { cause: loaded.error });
+        if (watch === true) {
+          const manager = constitution;
+          manager.watch(bundleDir ?? DEFAULT_BUNDLE_DIR);
+          opened.push(async () => manager.close());
+        }
+      }
+      policyStage = createPolicyStage({ ...stageOptions, constitution, engine });
+      stages.push(policyStage);
+    }
+
+    let impactStage: ImpactStage | undefined;
+    let impactModelFallback: string | undefined;
+    if (options.impact !== false) {
+      const { model: choice = 'fasttext', ...stageOptions } = options.impact ?? {};
+      let model: TextModel;
+      if (choice === 'keyword') model = new KeywordModel();
+      else if (choice === 'fasttext') {
+        const loaded = await loadDefaultTextModel({ onFallback: (reason) => (impactModelFallback = reason) });
+        model = loaded.model;
+      } else model = choice;
+      const threshold = stageOptions.threshold ?? numberSetting(constitution?.settings.impactThreshold);
+      impactStage = createImpactStage({ ...stageOptions, threshold, model });
+      stages.push(impactStage);
+    }
+
+    let journal: DecisionSink | undefined;
+    const journalOption = options.journal;
+    if (journalOption !== false && (journalOption !== undefined || options.dataDir !== undefined)) {
+      if (journalOption !== undefined && typeof (journalOption as DecisionSink).append === 'function') {
+        journal = journalOption as DecisionSink;
+      } else {
+        const config = (journalOption ?? {}) as JournalConfig;
+        const dir = config.sink === undefined ? (config.dir ?? path.join(options.dataDir ?? '.', 'journal')) : config.dir;
+        const file: Journal = await openJournal({ ...config, dir });
+        opened.push(() => file.close());
+        journal = file;
+      }
+    }
+
+    let deliberation: HoldHandler | undefined;
+    let deliberationService: DeliberationService | undefined;
+    const deliberationOption = options.deliberation;
+    if (deliberationOption !== false) {
+      if (deliberationOption !== undefined && typeof (deliberationOption as HoldHandler).hold === 'function') {
+        deliberation = deliberationOption as HoldHandler;
+        if (deliberation instanceof DeliberationService) deliberationService = deliberation;
+      } else {
+        const config = (deliberationOption ?? {}) as DeliberationConfig;
+        const store = config.store ?? (config.dataDir === undefined && options.dataDir === undefined ? new MemoryDeliberationStore() : undefined);
+        const service = await DeliberationService.open({
+          ...config,
+          store,
+          dataDir: config.dataDir ?? (options.dataDir === undefined ? undefined : path.join(options.dataDir, 'deliberation')),
+        });
+        opened.push(() => service.close());
+        deliberation = service;
+        deliberationService = service;
+      }
+    }
+
+    return { stages, policyStage, impactStage, constitution, journal, deliberation, deliberationService, impactModelFallback, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function numberSetting(value: unknown): number | undefined {
+  return typeof value === 'number' && value >= 0 && value <= 1 ? value : undefined;
+}
