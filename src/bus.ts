@@ -162,7 +162,7 @@ export class AgentBus {
   private readonly metricsCollector = new MetricsCollector();
   private readonly metering: MeteringQueue | undefined;
   private readonly usageSink: UsageAggregator | undefined;
-  private journal: DecisionSink | undefined;
+  private journalSink: DecisionSink | undefined;
   private holdHandler: HoldHandler | undefined;
   private readonly clock: () => number;
   private readonly timingMask: number;
@@ -271,7 +271,7 @@ export class AgentBus {
     this.governance = governance;
     this.pipeline = new GovernancePipeline([...this.coreStages, ...governance.stages]);
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
-    this.journal = governance.journal;
+    this.journalSink = governance.journal;
     this.holdHandler = governance.deliberation;
     if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
@@ -296,7 +296,7 @@ export class AgentBus {
       this.metricsCollector.tenant(item.message.tenantId).rejected++;
     });
     service.onEvent((event) => {
-      this.journal?.append({
+      this.journalSink?.append({
         type: `deliberation.${event.type}`,
         at: event.at,
         messageId: event.messageId,
@@ -309,6 +309,11 @@ export class AgentBus {
   /** The built-in deliberation service (list, get, approve, reject, vote), when the bus runs one. */
   get deliberation(): DeliberationService | undefined {
     return this.governance?.deliberationService;
+  }
+
+  /** The decision journal, when the bus has one. */
+  get journal(): DecisionSink | undefined {
+    return this.governance?.journal;
   }
 
   /** The constitution manager (active hash, rotation, bundle loading), when the policy stage uses one. */
@@ -342,7 +347,7 @@ export class AgentBus {
     while (this.asyncInFlight > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
     await this.delivery.idle(Math.max(0, end - Date.now()));
     await this.metering?.stop();
-    await this.journal?.flush?.();
+    await this.journalSink?.flush?.();
     await this.governance?.close();
     this.running = false;
     this.stopping = false;
@@ -542,7 +547,7 @@ export class AgentBus {
   }
 
   private dispatch(message: AgentMessage, ctx: GovernanceContext, request: ProcessRequest, recordType: DecisionRecord['type']): SendResult | Promise<SendResult> {
-    if (this.journal !== undefined && this.journal.writable === false) {
+    if (this.journalSink !== undefined && this.journalSink.writable === false) {
       return this.refuse(message.messageId, message, reject(RejectionCode.BACKPRESSURE, 'the decision journal is not keeping up; retry later'), ctx);
     }
     if (request.mode === 'broadcast') return this.deliverBroadcast(message, ctx, request, recordType);
@@ -658,7 +663,7 @@ export class AgentBus {
     const finish = (held: { deliberationId: string }): SendResult => {
       this.metricsCollector.held++;
       this.metricsCollector.tenant(message.tenantId).held++;
-      this.journal?.append({
+      this.journalSink?.append({
         type: 'message.held',
         at: ctx.now,
         messageId: message.messageId,
@@ -703,7 +708,7 @@ export class AgentBus {
     m.delivered++;
     m.recipientDeliveries += recipients.length;
     m.tenant(message.tenantId).delivered++;
-    this.journal?.append({
+    this.journalSink?.append({
       type: recordType,
       at: ctx.now,
       messageId: message.messageId,
@@ -722,7 +727,7 @@ export class AgentBus {
     const tenantId = message?.tenantId;
     this.metricsCollector.countRejection(verdict.code, tenantId);
     const at = ctx?.now ?? this.clock();
-    this.journal?.append({
+    this.journalSink?.append({
       type: 'message.rejected',
       at,
       messageId: messageId === '' ? undefined : messageId,
@@ -758,7 +763,7 @@ export class AgentBus {
 
   private handleDeliveryFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void {
     this.metricsCollector.countFailure(code);
-    this.journal?.append({
+    this.journalSink?.append({
       type: 'delivery.failed',
       at: this.clock(),
       messageId: message.messageId,

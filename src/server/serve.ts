@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AgentBus } from '../bus.js';
+import { Journal, verifyJournal } from '../journal/index.js';
 import type { AgentMessage } from '../message/schema.js';
 import { buildServer, type AgentBusServer } from './app.js';
 import { isLoopback, type ServerConfig } from './config.js';
@@ -49,14 +50,39 @@ export class BindRefusedError extends Error {
   }
 }
 
-export function defaultComponents(config: ServerConfig): Promise<ServeComponents> {
+/**
+ * The embedded defaults: the bus with its default governance (default constitution, fastText
+ * impact scoring), the file journal and the file-backed deliberation store under the data directory.
+ */
+export async function defaultComponents(config: ServerConfig): Promise<ServeComponents> {
+  const dataDir = path.resolve(config.dataDir);
   const bus = new AgentBus({
     inboxCapacity: config.bus.inboxCapacity,
     drainTimeoutMs: config.bus.drainTimeoutMs,
     requestTimeoutMs: config.bus.requestTimeoutMs,
     maxAgents: config.bus.maxAgents,
+    dataDir,
   });
-  return Promise.resolve({ bus });
+  await bus.start();
+  const journal = bus.journal;
+  return {
+    bus,
+    deliberation: bus.deliberation,
+    journal: journal instanceof Journal ? fileJournalPort(journal, path.join(dataDir, 'journal')) : undefined,
+  };
+}
+
+/** Verifies up to the head sealed by a flush, so a batch written during the read is not taken for a torn tail. */
+function fileJournalPort(journal: Journal, dir: string): JournalPort {
+  return {
+    stats: () => journal.stats() as unknown as Record<string, unknown>,
+    tail: async (n) => (await journal.tail(n)) as unknown as ReadonlyArray<Record<string, unknown>>,
+    verify: async () => {
+      await journal.flush();
+      const head = journal.stats().head;
+      return (await verifyJournal(dir, { stopAtSeq: head.seq, expectHead: head })) as unknown as { ok: boolean } & Record<string, unknown>;
+    },
+  };
 }
 
 /**
