@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { lineColumnAt, PolicyBundleError, type BundleIssue } from './bundle-error.js';
 import type { KeyProfile } from './key.js';
@@ -33,6 +34,15 @@ export interface CedarEngineOptions {
   /** Stamped on every decision (default: '' — the ConstitutionManager supplies the bundle hash). */
   bundleHash?: string;
 }
+
+/*
+ * Node 20.20 (V8 11.3) aborts the process ("Fatal error … unreachable code" in
+ * Deoptimizer::DoComputeBuiltinContinuation) when optimised code that inlined a JS-to-Wasm call is
+ * lazily deoptimised while the Wasm call is on the stack — which happens to CedarEngine.evaluate
+ * under a mixed workload (reproduced in 3 of 4 runs of bench/policy.bench.ts; 0 of 4 with this flag).
+ * The flag only stops TurboFan from inlining JS-to-Wasm calls; it affects code compiled from now on.
+ */
+v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 export const PRINCIPAL_TYPE = 'Agent';
 export const RESOURCE_TYPE = 'Target';
@@ -294,12 +304,15 @@ export class CedarEngine implements SynchronousPolicyEngine {
       entities,
     });
     if (answer.type === 'failure') {
-      throw new PolicyEngineError(PolicyFailureKind.ERROR, 'cedar: ' + answer.errors.map((e) => e.message).join('; '));
+      let text = 'cedar:';
+      for (let i = 0; i < answer.errors.length; i++) text += ' ' + answer.errors[i]!.message;
+      throw new PolicyEngineError(PolicyFailureKind.ERROR, text);
     }
     const { decision, diagnostics } = answer.response;
     const allow = decision === 'allow';
     const notes: string[] = [];
-    for (const e of diagnostics.errors) notes.push(`${e.policyId}: ${e.error.message}`);
+    const errors = diagnostics.errors;
+    for (let i = 0; i < errors.length; i++) notes.push(`${errors[i]!.policyId}: ${errors[i]!.error.message}`);
     if (!allow && diagnostics.reason.length === 0) notes.push('no policy permits this request');
     return Object.freeze({
       allow,

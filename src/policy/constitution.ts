@@ -69,6 +69,7 @@ export type ObjectBundle = {
 export class ConstitutionManager implements HashAuthority {
   /** Delegates to the active bundle's engine; its bundleHash follows rotations. Fails (never allows) when no bundle is loaded. */
   readonly engine: SynchronousPolicyEngine;
+  private readonly active_: ActiveBundleEngine;
   private current: ConstitutionBundle | undefined;
   private previous: string | undefined;
   private graceEnd = 0;
@@ -87,7 +88,8 @@ export class ConstitutionManager implements HashAuthority {
     this.debounceMs = options.debounceMs ?? 200;
     this.clock = options.clock ?? Date.now;
     this.engineName = options.engineName ?? 'cedar';
-    this.engine = new ActiveBundleEngine(this, this.engineName);
+    this.active_ = new ActiveBundleEngine(this, this.engineName);
+    this.engine = this.active_;
   }
 
   /** CONSTITUTIONAL_HASH until a bundle is loaded. */
@@ -118,7 +120,8 @@ export class ConstitutionManager implements HashAuthority {
   }
 
   accepts(hash: string, now: number): boolean {
-    return hash === this.activeHash || (hash === this.previous && now < this.graceEnd);
+    // Reads fields, not the activeHash getter: this runs for every message.
+    return hash === this.active_.bundleHash || (hash === this.previous && now < this.graceEnd);
   }
 
   onChange(listener: (event: ConstitutionEvent) => void): () => void {
@@ -179,6 +182,7 @@ export class ConstitutionManager implements HashAuthority {
     await this.loading.catch(() => undefined);
     await this.current?.engine.close();
     this.current = undefined;
+    this.active_.point(undefined, CONSTITUTIONAL_HASH);
     this.listeners.clear();
   }
 
@@ -217,6 +221,7 @@ export class ConstitutionManager implements HashAuthority {
     this.graceEnd = now + (typeof graceSeconds === 'number' ? graceSeconds * 1000 : this.graceMs);
     this.current = Object.freeze({ hash, contentHash, settings: Object.freeze({ ...source.settings }), engine, source: label, activatedAt: now });
     this.error = undefined;
+    this.active_.point(engine, hash);
     void old?.engine.close();
     this.emit({ type: 'activated', hash, previousHash, source: label, at: now, graceUntil: this.graceEnd, settings: this.current.settings });
     return { ok: true, hash, changed: true };
@@ -243,28 +248,38 @@ export class ConstitutionManager implements HashAuthority {
   }
 }
 
+/**
+ * The manager's engine. Plain data properties, updated by the manager on activation (no getters:
+ * hot paths read these on every message).
+ */
 class ActiveBundleEngine implements SynchronousPolicyEngine {
   readonly synchronous = true;
+  bundleHash: string = CONSTITUTIONAL_HASH;
+  usesEntityIds = true;
+  keyProfile: KeyProfile | undefined = undefined;
+  target: CedarEngine | undefined = undefined;
+
   constructor(
     private readonly manager: ConstitutionManager,
     readonly name: string,
   ) {}
 
-  get bundleHash(): string {
-    return this.manager.activeHash;
-  }
-
-  get usesEntityIds(): boolean {
-    return this.manager.active?.engine.usesEntityIds ?? true;
-  }
-
-  get keyProfile(): KeyProfile | undefined {
-    return this.manager.active?.engine.keyProfile;
-  }
-
   evaluate(req: PolicyRequest): PolicyDecision {
-    const bundle = this.manager.active;
-    if (bundle === undefined) throw new PolicyEngineError(PolicyFailureKind.ERROR, 'no constitution bundle is loaded');
-    return bundle.engine.evaluate(req);
+    const target = this.target;
+    if (target === undefined) throw new PolicyEngineError(PolicyFailureKind.ERROR, 'no constitution bundle is loaded');
+    return target.evaluate(req);
+  }
+
+  onBundleChange(listener: () => void): () => void {
+    return this.manager.onChange((event) => {
+      if (event.type === 'activated') listener();
+    });
+  }
+
+  point(engine: CedarEngine | undefined, hash: string): void {
+    this.target = engine;
+    this.bundleHash = hash;
+    this.usesEntityIds = engine?.usesEntityIds ?? true;
+    this.keyProfile = engine?.keyProfile;
   }
 }

@@ -37,7 +37,7 @@ function str(s: string): string {
 
 function list(items: readonly string[]): string {
   let out = items.length + '[';
-  for (const item of items) out += item.length + ':' + item;
+  for (let i = 0; i < items.length; i++) out += items[i]!.length + ':' + items[i];
   return out;
 }
 
@@ -92,7 +92,8 @@ function contextFragment(c: PolicyContext, a: ReadonlySet<string> | undefined): 
   if (content === undefined) return out + '-';
   const keys = Object.keys(content).sort();
   out += keys.length + '{';
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     const v = content[k]!;
     out += str(k) + (typeof v === 'string' ? 's' + str(v) : typeof v === 'number' ? 'n' + v + ';' : v ? 'T' : 'F');
   }

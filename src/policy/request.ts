@@ -49,7 +49,7 @@ export function sizeClassOf(bytes: number, bounds: readonly [number, number, num
 export function stringSet(value: unknown): readonly string[] {
   if (!Array.isArray(value) || value.length === 0) return EMPTY;
   const out: string[] = [];
-  for (const item of value) if (typeof item === 'string') out.push(item);
+  for (let i = 0; i < value.length; i++) if (typeof value[i] === 'string') out.push(value[i] as string);
   if (out.length === 0) return EMPTY;
   out.sort();
   let w = 1;
@@ -110,7 +110,8 @@ export function createRequestBuilder(options: RequestBuilderOptions = {}): Reque
 
   function contentOf(message: AgentMessage, fields: readonly string[]): Record<string, string | number | boolean> {
     const out: Record<string, string | number | boolean> = {};
-    for (const field of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
       const v = message.content[field];
       if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[field] = v;
     }

@@ -102,9 +102,25 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   const onFailOpen = options.onFailOpen;
   const build = createRequestBuilder(options.request);
   const shadow = options.shadow === undefined ? undefined : new ShadowEvaluator(options.shadow);
-  const unsubscribe = options.constitution?.onChange((event) => {
-    if (event.type === 'activated') cache?.clear();
-  });
+  // Engine facts are read once and refreshed on bundle change, so the send path reads locals only.
+  const profileOf = (): KeyProfile => engine.keyProfile ?? (engine.usesEntityIds === false ? NO_IDS_PROFILE : FULL_PROFILE);
+  const engineName = engine.name;
+  let bundleHash = engine.bundleHash ?? '';
+  let profile = profileOf();
+  const refresh = (): void => {
+    bundleHash = engine.bundleHash ?? '';
+    profile = profileOf();
+    cache?.clear();
+  };
+  const unsubscribes: (() => void)[] = [];
+  if (engine.onBundleChange !== undefined) unsubscribes.push(engine.onBundleChange(refresh));
+  else if (options.constitution !== undefined) {
+    unsubscribes.push(
+      options.constitution.onChange((event) => {
+        if (event.type === 'activated') refresh();
+      }),
+    );
+  }
   const counters = { decisions: 0, allowed: 0, denied: 0, unavailable: 0, failOpen: 0 };
   const annotationsFor = new WeakMap<PolicyDecision, PolicyAnnotation>();
   const denials = new WeakMap<PolicyDecision, Verdict>();
@@ -204,7 +220,6 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     );
   }
 
-  const profile = (): KeyProfile => engine.keyProfile ?? (engine.usesEntityIds === false ? NO_IDS_PROFILE : FULL_PROFILE);
 
   return {
     name: 'policy',
@@ -212,7 +227,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     shadow,
     evaluate(message: AgentMessage, ctx: GovernanceContext): Verdict | Promise<Verdict> {
       const req = build(message, ctx, authority);
-      const key = decisionKey(engine.name, engine.bundleHash ?? '', req, profile());
+      const key = decisionKey(engineName, bundleHash, req, profile);
       if (cache !== undefined) {
         const hit = cache.get(key, ctx.now);
         if (hit !== undefined) return decided(hit, true, req, ctx);
@@ -228,7 +243,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
       return { ...counters, cache: cache?.stats(), shadow: shadow?.stats() };
     },
     async close(): Promise<void> {
-      unsubscribe?.();
+      for (const unsubscribe of unsubscribes) unsubscribe();
       await shadow?.close();
       if (ownsCache) await cache?.close();
     },

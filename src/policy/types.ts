@@ -100,6 +100,11 @@ export interface PolicyEngine {
    * tell, e.g. Cedar). Takes precedence over `usesEntityIds`. Undefined = every attribute.
    */
   readonly keyProfile?: KeyProfile;
+  /**
+   * For engines whose bundle can change (the ConstitutionManager's): calls `listener` after each
+   * change, so that users re-read bundleHash/keyProfile and drop cached decisions. Returns an unsubscribe.
+   */
+  onBundleChange?(listener: () => void): () => void;
 }
 
 /** An engine that always answers synchronously (Cedar). */
