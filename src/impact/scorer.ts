@@ -19,15 +19,8 @@ import { KeywordModel } from './keyword-model.js';
 import { DEFAULT_MAX_TEXT_CHARS, extractText } from './text.js';
 import { semanticFromProbability, type TextModel } from './text-model.js';
 
-export interface ImpactFactors {
-  readonly semantic: number;
-  readonly permission: number;
-  readonly volume: number;
-  readonly context: number;
-  readonly drift: number;
-  readonly priority: number;
-  readonly type: number;
-}
+/** One sub-score in [0,1] per factor: the same names as the weights. */
+export type ImpactFactors = { readonly [K in keyof ImpactWeights]: number };
 
 export interface ImpactScore {
   /** In [0, 1]. */

@@ -1,9 +1,6 @@
 import type { MeteringEvent, MeteringSink } from './types.js';
 
-export interface UsageBucket {
-  tenantId: string;
-  /** Start of the hour, ISO-8601. */
-  hour: string;
+interface Bucket {
   messages: number;
   delivered: number;
   held: number;
@@ -12,13 +9,10 @@ export interface UsageBucket {
   bytes: number;
 }
 
-interface Bucket {
-  messages: number;
-  delivered: number;
-  held: number;
-  rejected: number;
-  recipients: number;
-  bytes: number;
+export interface UsageBucket extends Bucket {
+  tenantId: string;
+  /** Start of the hour, ISO-8601. */
+  hour: string;
 }
 
 const HOUR_MS = 3_600_000;
