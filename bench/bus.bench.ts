@@ -202,9 +202,15 @@ async function w5(): Promise<void> {
  * Baselines in the same process: the core bus (issue #2 stages only) and the EventEmitter.
  */
 async function fullPipeline(): Promise<void> {
-  const variants: Array<{ name: string; target: string; options: (dir: string) => AgentBusOptions }> = [
-    { name: 'W6 full pipeline: policy + journal, 1,000 rotating senders', target: '>= 250000', options: (dir) => ({ impact: false, journal: { dir }, deliberation: false }) },
-    { name: 'W7 fast lane: impact + policy + journal, 1,000 rotating senders', target: '>= 200000', options: (dir) => ({ journal: { dir } }) },
+  const variants: Array<{ name: string; target: string; distinct: boolean; options: (dir: string) => AgentBusOptions }> = [
+    { name: 'W6 full pipeline: policy + journal, 1,000 rotating senders', target: '>= 250000', distinct: false, options: (dir) => ({ impact: false, journal: { dir }, deliberation: false }) },
+    { name: 'W7 fast lane: impact + policy + journal, 1,000 rotating senders', target: '>= 200000', distinct: false, options: (dir) => ({ journal: { dir } }) },
+    {
+      name: 'W7b fast lane, every message text distinct (impact text cache misses)',
+      target: '>= 200000',
+      distinct: true,
+      options: (dir) => ({ journal: { dir } }),
+    },
   ];
   for (const variant of variants) {
     const rates: number[] = [], core: number[] = [], base: number[] = [];
@@ -218,13 +224,19 @@ async function fullPipeline(): Promise<void> {
         bus.subscribe('worker', () => undefined);
         for (let i = 0; i < 1000; i++) await bus.registerAgent({ agentId: `sender-${i}`, tenantId: 'acme', agentType: `type-${i % 5}` });
       }
-      for (let i = 0; i < 1000; i++) inputs.push(input(`sender-${i}`, 'worker'));
-      const emitter = baselineEmitter();
       const n = Math.floor(N / 2);
-      await throughput(20_000, 1000, (i) => full.send(inputs[i % 1000]!));
-      rates.push(await throughput(n, 1000, (i) => full.send(inputs[i % 1000]!)));
-      core.push(await throughput(n, 1000, (i) => plain.send(inputs[i % 1000]!)));
-      base.push(await throughput(n, 1000, (i) => emitter.send(inputs[i % 1000]!)));
+      const count = variant.distinct ? n + 20_000 : 1000;
+      for (let i = 0; i < count; i++) {
+        const m = input(`sender-${i % 1000}`, 'worker');
+        if (variant.distinct) m.content = { action: 'summarise', document: `weekly report ${i} for the ${i % 7 === 0 ? 'platform' : 'data'} team`, detail: 'short' };
+        inputs.push(m);
+      }
+      const emitter = baselineEmitter();
+      const pick = variant.distinct ? (i: number) => inputs[i]! : (i: number) => inputs[i % 1000]!;
+      await throughput(20_000, 1000, (i) => full.send(pick(n + i)));
+      rates.push(await throughput(n, 1000, (i) => full.send(pick(i))));
+      core.push(await throughput(n, 1000, (i) => plain.send(pick(i))));
+      base.push(await throughput(n, 1000, (i) => emitter.send(pick(i))));
       const held = full.metrics().held;
       if (held > 0) throw new Error(`${variant.name}: ${held} ordinary messages were held`);
       await full.stop();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { BusError, ErrorCode } from './errors.js';
 import type { GovernanceStage } from './governance/stage.js';
 import { DeliberationService, MemoryDeliberationStore, type DeliberationOptions } from './deliberation/index.js';
+import { CachedTextModel } from './impact/cached-model.js';
 import { createImpactStage, KeywordModel, loadDefaultTextModel, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
 import { openJournal, type Journal, type JournalOptions } from './journal/index.js';
 import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
@@ -25,6 +26,8 @@ export interface PolicyOptions extends Omit<PolicyStageOptions, 'engine' | 'cons
 export interface ImpactOptions extends Omit<ImpactStageOptions, 'model'> {
   /** 'fasttext' (default), 'keyword', or your own TextModel. */
   model?: 'fasttext' | 'keyword' | TextModel;
+  /** Recent texts whose fastText prediction is remembered (default 10,000). */
+  textCacheSize?: number;
 }
 
 export type JournalConfig = JournalOptions;
@@ -105,12 +108,12 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
     let impactStage: ImpactStage | undefined;
     let impactModelFallback: string | undefined;
     if (options.impact !== false) {
-      const { model: choice = 'fasttext', ...stageOptions } = options.impact ?? {};
+      const { model: choice = 'fasttext', textCacheSize = 10_000, ...stageOptions } = options.impact ?? {};
       let model: TextModel;
       if (choice === 'keyword') model = new KeywordModel();
       else if (choice === 'fasttext') {
         const loaded = await loadDefaultTextModel({ onFallback: (reason) => (impactModelFallback = reason) });
-        model = loaded.model;
+        model = new CachedTextModel(loaded.model, textCacheSize);
       } else model = choice;
       const threshold = stageOptions.threshold ?? numberSetting(constitution?.settings.impactThreshold);
       impactStage = createImpactStage({ ...stageOptions, threshold, model });

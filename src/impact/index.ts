@@ -16,3 +16,4 @@ export { loadDefaultTextModel, DEFAULT_MODEL_URL, type LoadedTextModel, type Loa
 export { extractText, normalizeForModel, DEFAULT_MAX_TEXT_CHARS } from './text.js';
 export { hourOfDayIn, localHourOfDay, type HourOfDay } from './clock.js';
 export { DEFAULT_MAX_TRACKED_AGENTS, VOLUME_BUCKET_MS, VOLUME_BUCKETS } from './agent-state.js';
+export { CachedTextModel, type CachedTextModelStats } from './cached-model.js';
