@@ -92,7 +92,7 @@ export class OpaHttpEngine implements PolicyEngine {
     this.policyPath = options.path;
     this.transport = base.protocol === 'https:' ? https : http;
     const maxSockets = options.maxSockets ?? 16;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets });
     this.hostname = base.hostname.replace(/^\[|\]$/g, '');
     this.port = base.port === '' ? undefined : Number(base.port);
     this.requestPath = base.pathname.replace(/\/+$/, '') + dataApiPath(options.path);
