@@ -139,7 +139,11 @@ function describeDeliberationEvent(e) {
   const why = e.details?.reason && e.type !== 'held' ? ` — ${e.details.reason}` : '';
   const extra = e.type === 'held' && e.details?.policyId ? ` (policy ${e.details.policyId}, impact ${e.details.impactScore ?? 'n/a'})` : '';
   const what = e.type === 'decision' ? `${e.details?.decision ?? 'decision'}${who}` : `${e.type.replace('_', ' ')}${who}`;
-  return `${e.tenantId}: message ${e.messageId} ${what}${extra}${why}`;
+  return `${e.tenantId}: item ${shortId(e.itemId)} ${what}${extra}${why}`;
+}
+
+function shortId(id) {
+  return typeof id === 'string' && id.length > 12 ? `${id.slice(0, 8)}…` : String(id);
 }
 
 function scheduleQueueReload() {

@@ -156,7 +156,7 @@ export class DeliberationQueue {
         : `${kind === 'approve' ? 'Approval' : 'Rejection'} recorded; ${approvals} of ${item.requirements?.minApprovers ?? '?'} approvals so far.`;
     result.className = 'message ok';
     result.textContent = text;
-    this.options.onDecided(`${entry.item.message?.fromAgent ?? '?'} → ${entry.item.message?.toAgent ?? '?'} (${entry.item.id}): ${text}`);
+    this.options.onDecided(`${entry.item.tenantId}: item ${entry.item.id.slice(0, 8)}… (${entry.item.message?.fromAgent ?? '?'} → ${entry.item.message?.toAgent ?? '?'}): ${text}`);
     await this.reload();
   }
 }
