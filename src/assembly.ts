@@ -94,7 +94,7 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
       if (constitution === undefined && engine === undefined) {
         constitution = new ConstitutionManager({ graceMs, clock: options.clock });
         const loaded = await constitution.load(bundleDir ?? DEFAULT_BUNDLE_DIR);
-        if (!loaded.ok) throw new BusError(ErrorCode.INVALID_OPTIONS, `policy bundle refused: ${loaded.error.message}`, { cause: loaded.error });
+        if (!loaded.ok) throw loaded.error;
         if (watch === true) {
           const manager = constitution;
           manager.watch(bundleDir ?? DEFAULT_BUNDLE_DIR);

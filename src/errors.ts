@@ -63,6 +63,7 @@ export const REJECTION_INFO: Readonly<Record<RejectionCode, { readonly httpStatu
 export const ErrorCode = {
   BUS_NOT_STARTED: 'BUS_NOT_STARTED',
   INVALID_OPTIONS: 'INVALID_OPTIONS',
+  INVALID_POLICY_BUNDLE: 'INVALID_POLICY_BUNDLE',
   INVALID_AGENT: 'INVALID_AGENT',
   UNKNOWN_AGENT: 'UNKNOWN_AGENT',
   ALREADY_SUBSCRIBED: 'ALREADY_SUBSCRIBED',
@@ -95,12 +96,16 @@ export const ErrorCode = {
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
+  // Resilience: the chaos engine and the recovery orchestrator.
+  CHAOS_DISABLED: 'CHAOS_DISABLED',
+  CHAOS_STOPPED: 'CHAOS_STOPPED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ERROR_INFO: Readonly<Record<ErrorCode, { readonly httpStatus: number; readonly description: string }>> = {
   BUS_NOT_STARTED: { httpStatus: 503, description: 'The bus was used before start() or after stop().' },
   INVALID_OPTIONS: { httpStatus: 500, description: 'Bus options are malformed; the message names the option.' },
+  INVALID_POLICY_BUNDLE: { httpStatus: 422, description: 'A constitution bundle was refused (syntax, schema validation); details name file, line and message. The last good bundle stays active.' },
   INVALID_AGENT: { httpStatus: 400, description: 'An agent registration is malformed (agentId, tenantId, capabilities or metadata).' },
   UNKNOWN_AGENT: { httpStatus: 404, description: 'The agent is not registered.' },
   ALREADY_SUBSCRIBED: { httpStatus: 409, description: 'The agent already has a push subscription.' },
@@ -131,6 +136,8 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, { readonly httpStatus: numbe
   ROUTE_NOT_FOUND: { httpStatus: 404, description: 'No such route.' },
   SHUTTING_DOWN: { httpStatus: 503, description: 'The server is shutting down.' },
   INTERNAL: { httpStatus: 500, description: 'An unexpected server error (logged).' },
+  CHAOS_DISABLED: { httpStatus: 403, description: 'Chaos injection is not enabled in this bus (chaos.enabled), or NODE_ENV=production without chaos.allowInProduction.' },
+  CHAOS_STOPPED: { httpStatus: 409, description: 'The chaos emergency stop is in force; no scenario starts until it is reset.' },
 };
 
 /** A programming or configuration error. Governance refusals are never thrown. */

@@ -10,8 +10,7 @@ export interface BundleIssue {
 }
 
 /**
- * A bundle that cannot be activated. Code INVALID_OPTIONS until a dedicated error code exists
- * (requested from the lead: INVALID_POLICY_BUNDLE).
+ * A bundle that cannot be activated: code INVALID_POLICY_BUNDLE, with every issue (file, line, column, message).
  */
 export class PolicyBundleError extends BusError {
   readonly issues: readonly BundleIssue[];
@@ -20,7 +19,7 @@ export class PolicyBundleError extends BusError {
     const first = issues[0];
     const where = first === undefined ? '' : `${first.file}:${first.line}:${first.column}: ${first.message}`;
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    super(ErrorCode.INVALID_OPTIONS, `invalid policy bundle${source === undefined ? '' : ' ' + source}: ${where}${more}`, {
+    super(ErrorCode.INVALID_POLICY_BUNDLE, `invalid policy bundle${source === undefined ? '' : ' ' + source}: ${where}${more}`, {
       details: { issues },
     });
     this.name = 'PolicyBundleError';

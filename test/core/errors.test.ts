@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { BusError, ERROR_INFO, ErrorCode, isBusError, REJECTION_CODES, REJECTION_INFO, RejectionCode } from '../../src/index.js';
 
-const HTTP_STATUSES = new Set([400, 403, 404, 409, 413, 429, 500, 502, 503, 504, 401]);
+const HTTP_STATUSES = new Set([400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504]);
 
 describe('errors module', () => {
   it('every RejectionCode has REJECTION_INFO with an HTTP status and a description', () => {

@@ -130,7 +130,7 @@ describe('ConstitutionManager', () => {
       assert.equal(result.ok, false);
       assert.ok(!result.ok);
       assert.ok(result.error instanceof PolicyBundleError);
-      assert.equal(result.error.code, ErrorCode.INVALID_OPTIONS);
+      assert.equal(result.error.code, ErrorCode.INVALID_POLICY_BUNDLE);
       assert.equal(manager.activeHash, CONSTITUTIONAL_HASH, 'last-known-good still active');
       assert.equal(manager.lastError, result.error);
       assert.equal(events.length, 1);
