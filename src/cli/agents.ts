@@ -63,7 +63,6 @@ Examples:
     if (!(sub in SUBCOMMANDS)) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (expected list, register or unregister)`);
     onlyOptions(values, `agents ${sub}`, SUBCOMMANDS[sub as keyof typeof SUBCOMMANDS]);
     const json = values.json === true;
-    const client = clientFromOptions(values, io.env);
     const command = `agents ${sub}`;
 
     if (sub === 'list') {
@@ -76,6 +75,7 @@ Examples:
       if (tenant !== undefined) query.set('tenantId', tenant);
       if (capabilities[0] !== undefined) query.set('capability', capabilities[0]);
       if (type !== undefined) query.set('agentType', type);
+      const client = clientFromOptions(values, io.env);
       return withServer(command, io, json, async () => {
         const answer = await client.request('GET', `/v1/agents${query.size > 0 ? `?${query}` : ''}`);
         if (answer.status >= 300) return reportFailure(command, answer, json, io);
@@ -97,6 +97,7 @@ Examples:
       if (type !== undefined) body.agentType = type;
       if (capabilities.length > 0) body.capabilities = capabilities;
       if (metadata !== undefined) body.metadata = metadata;
+      const client = clientFromOptions(values, io.env);
       return withServer(command, io, json, async () => {
         const answer = await client.request('POST', '/v1/agents', body);
         if (answer.status >= 300) return reportFailure(command, answer, json, io);
@@ -106,6 +107,7 @@ Examples:
       });
     }
 
+    const client = clientFromOptions(values, io.env);
     return withServer(command, io, json, async () => {
       const answer = await client.request('DELETE', `/v1/agents/${encode(agentId)}`);
       if (answer.status >= 300) return reportFailure(command, answer, json, io);

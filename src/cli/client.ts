@@ -34,7 +34,8 @@ export interface ApiClient {
 }
 
 export function clientFromOptions(values: OptionValues, env: NodeJS.ProcessEnv): ApiClient {
-  const raw = stringOption(values, 'url') ?? env.AGENT_BUS_URL ?? 'http://127.0.0.1:8080';
+  const fromEnv = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const raw = stringOption(values, 'url') ?? fromEnv('AGENT_BUS_URL') ?? 'http://127.0.0.1:8080';
   let base: URL;
   try {
     base = new URL(raw);
@@ -42,8 +43,8 @@ export function clientFromOptions(values: OptionValues, env: NodeJS.ProcessEnv):
     throw new UsageError(`--url: not a URL: ${JSON.stringify(raw)}`);
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--url: expected http:// or https://, got ${base.protocol}`);
-  const apiKey = stringOption(values, 'api-key') ?? env.AGENT_BUS_API_KEY;
-  const token = stringOption(values, 'token') ?? env.AGENT_BUS_TOKEN;
+  const apiKey = stringOption(values, 'api-key') ?? fromEnv('AGENT_BUS_API_KEY');
+  const token = stringOption(values, 'token') ?? fromEnv('AGENT_BUS_TOKEN');
   const timeoutText = stringOption(values, 'timeout-ms');
   const timeoutMs = timeoutText === undefined ? 30_000 : Number(timeoutText);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`--timeout-ms: expected a positive integer, got ${JSON.stringify(timeoutText)}`);
