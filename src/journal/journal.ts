@@ -4,7 +4,7 @@ import { checkSeal, GENESIS_HASH, parseLine } from './format.js';
 import { BatchEncoder } from './record.js';
 import { createSealBackend, Sealing, type SealBackend } from './seal-backend.js';
 import type { SealedJob, SealJob } from './sealer.js';
-import type { JournalSink } from './sink.js';
+import type { JournalSink, SealedBatch } from './sink.js';
 import { FsyncPolicy, type ChainHead, type JournalEntry, type JournalRecord, type JournalStats, type OpenReport, type Seal } from './types.js';
 
 export interface JournalOptions {
@@ -14,6 +14,11 @@ export interface JournalOptions {
   sink?: JournalSink;
   /** Seal a batch at this many records. Default 1024. */
   maxBatchRecords?: number;
+  /**
+   * Under backlog (the seal worker already has MAX_SEALS_IN_FLIGHT batches), batches that waited
+   * are sealed together, up to this many records. Default 16 384 (at least maxBatchRecords).
+   */
+  maxBatchRecordsUnderLoad?: number;
   /** ... or this long after its first record. Default 10 ms. */
   maxBatchDelayMs?: number;
   /** Entries accepted but not yet written; append() refuses beyond it. Default 65 536. */
@@ -36,6 +41,7 @@ export interface JournalOptions {
 
 export const JOURNAL_DEFAULTS = {
   maxBatchRecords: 1024,
+  maxBatchRecordsUnderLoad: 16_384,
   maxBatchDelayMs: 10,
   maxPendingRecords: 65_536,
   includeContent: false,
@@ -43,8 +49,16 @@ export const JOURNAL_DEFAULTS = {
   ...FILE_SINK_DEFAULTS,
 } as const;
 
+/**
+ * Batches handed to the seal backend and not yet back. More keep the worker busy while the
+ * appending thread is (its answers are only read between the appender's turns); beyond this the
+ * batches that wait are sealed together, which is how the batch size grows under backlog.
+ */
+export const MAX_SEALS_IN_FLIGHT = 4;
+
 interface JournalConfig {
   maxBatchRecords: number;
+  maxBatchRecordsUnderLoad: number;
   maxBatchDelayMs: number;
   maxPendingRecords: number;
   includeContent: boolean;
@@ -53,7 +67,9 @@ interface JournalConfig {
   onError: ((error: Error) => void) | undefined;
 }
 
-function positiveInteger(options: JournalOptions, name: 'maxBatchRecords' | 'maxPendingRecords' | 'maxFileBytes' | 'fsyncIntervalMs' | 'maxBatchDelayMs', fallback: number, min: number): number {
+type IntegerOption = 'maxBatchRecords' | 'maxBatchRecordsUnderLoad' | 'maxPendingRecords' | 'maxFileBytes' | 'fsyncIntervalMs' | 'maxBatchDelayMs';
+
+function positiveInteger(options: JournalOptions, name: IntegerOption, fallback: number, min: number): number {
   const value = options[name];
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option ${name} must be an integer >= ${min}`);
@@ -71,11 +87,13 @@ function resolveConfig(options: JournalOptions): JournalConfig {
     throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option fsync must be one of ${Object.values(FsyncPolicy).join(', ')}`);
   }
   const maxBatchRecords = positiveInteger(options, 'maxBatchRecords', JOURNAL_DEFAULTS.maxBatchRecords, 1);
+  const maxBatchRecordsUnderLoad = positiveInteger(options, 'maxBatchRecordsUnderLoad', Math.max(maxBatchRecords, JOURNAL_DEFAULTS.maxBatchRecordsUnderLoad), maxBatchRecords);
   const maxPendingRecords = positiveInteger(options, 'maxPendingRecords', JOURNAL_DEFAULTS.maxPendingRecords, 1);
   positiveInteger(options, 'maxFileBytes', JOURNAL_DEFAULTS.maxFileBytes, 1);
   positiveInteger(options, 'fsyncIntervalMs', JOURNAL_DEFAULTS.fsyncIntervalMs, 1);
   return {
     maxBatchRecords,
+    maxBatchRecordsUnderLoad,
     maxBatchDelayMs: positiveInteger(options, 'maxBatchDelayMs', JOURNAL_DEFAULTS.maxBatchDelayMs, 0),
     maxPendingRecords,
     includeContent: options.includeContent ?? false,
@@ -89,10 +107,32 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** Records encoded on the appending thread, not yet handed to the seal backend. */
+interface Piece {
+  bytes: Uint8Array;
+  first: number;
+  count: number;
+  recovery?: Seal['recovery'];
+}
+
+/** A batch at the seal backend; `sealed` is set when it comes back (answers are taken in order). */
+interface InFlightSeal {
+  count: number;
+  sealed: SealedJob | null;
+}
+
+/** Someone waiting (flush, close) until every record up to `seq` is written or lost. */
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+}
+
 /**
- * Append-only, hash-chained journal of governance decisions. `append` only queues; batches are
- * encoded on one timer (or as soon as a batch is full), hashed and sealed by the seal backend
- * (a worker thread by default), and written one at a time by the sink.
+ * Append-only, hash-chained journal of governance decisions, as a three-stage pipeline:
+ * `append` only queues; the appending thread encodes the queued entries (on the next turn once a
+ * batch is full or the pipeline is busy, else on one timer); the seal backend (a worker thread by
+ * default) hashes and seals up to MAX_SEALS_IN_FLIGHT batches at a time; every batch that is
+ * sealed when the sink becomes free goes out in one sink call (writev for the file sink).
  */
 export class Journal {
   private readonly sink: JournalSink;
@@ -100,14 +140,27 @@ export class Journal {
   private readonly sealer: SealBackend;
   private readonly encoder: BatchEncoder;
   private batch: JournalEntry[] = [];
-  /** Encoded records whose write has not completed (being sealed, or waiting for the sink). */
+  /** Encoded records waiting for the seal backend (in order). */
+  private pieces: Piece[] = [];
+  /** Batches at the seal backend (in order). */
+  private sealing: InFlightSeal[] = [];
+  /** Sealed batches waiting for the sink (in order). */
+  private ready: SealedJob[] = [];
+  /** Records in the sink call in progress (at most one call at a time); -1 when none. */
+  private writingRecords = -1;
+  /** Encoded records whose write has not completed: in pieces, sealing, ready or being written. */
   private unwritten = 0;
   /** Seq given to the newest encoded record; the head reaches it once its batch is sealed. */
   private lastSeq: number;
+  /** Every record up to this seq is written (or lost, once the journal failed). */
+  private settledSeq: number;
+  /** Records per batch handed to the sealer: maxBatchRecords, doubled under backlog up to maxBatchRecordsUnderLoad. */
+  private batchTarget: number;
+  private waiters: Waiter[] = [];
+  private pumping = false;
   private head: ChainHead;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  private writes: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
   private appended = 0;
@@ -123,15 +176,19 @@ export class Journal {
     this.config = config;
     this.head = { ...head };
     this.lastSeq = head.seq;
+    this.settledSeq = head.seq;
+    this.batchTarget = config.maxBatchRecords;
     this.report = report;
     this.encoder = new BatchEncoder(config.includeContent);
     this.sealer = createSealBackend(config.sealing, { seal: head.seal, hash: head.hash });
     if (reseal !== undefined && reseal.lines.length > 0) {
       // Lines read back from the file are complete records (parseLine accepted them as JSON, so
-      // they hold no digest marks): sealed again as they are.
+      // they hold no digest marks): sealed again as they are, as a batch of their own.
       const count = reseal.lines.length;
-      this.submit({ bytes: Buffer.from(reseal.lines.join('\n') + '\n', 'utf8'), first: this.lastSeq + 1, count, at: this.config.now(), recovery: reseal.recovery });
+      this.pieces.push({ bytes: Buffer.from(reseal.lines.join('\n') + '\n', 'utf8'), first: this.lastSeq + 1, count, recovery: reseal.recovery });
       this.lastSeq += count;
+      this.unwritten += count;
+      this.pumpSeals(true);
     }
   }
 
@@ -157,7 +214,8 @@ export class Journal {
     }
     this.batch.push(entry);
     this.appended++;
-    if (this.batch.length >= this.config.maxBatchRecords) {
+    if (this.batch.length >= this.config.maxBatchRecords || this.unwritten > 0) {
+      // A full batch, or a busy pipeline (more records are coming): no reason to wait for the timer.
       this.immediate ??= setImmediate(this.sealDue);
     } else if (this.timer === null) {
       this.timer = setTimeout(this.sealDue, this.config.maxBatchDelayMs);
@@ -167,8 +225,8 @@ export class Journal {
 
   /** Seals everything appended so far and waits until the sink has written it. */
   async flush(): Promise<void> {
-    this.sealDue();
-    await this.writes;
+    this.sealNow(true);
+    await this.settled(this.lastSeq);
     if (this.failure !== null) throw this.failure;
   }
 
@@ -179,8 +237,8 @@ export class Journal {
   }
 
   private async closeNow(): Promise<void> {
-    this.sealDue();
-    await this.writes;
+    this.sealNow(true);
+    await this.settled(this.lastSeq);
     this.sealer.release();
     await this.sink.close();
     if (this.failure !== null) throw this.failure;
@@ -212,81 +270,199 @@ export class Journal {
   }
 
   private readonly sealDue = (): void => {
+    this.sealNow(false);
+  };
+
+  /**
+   * Encodes every queued entry on this thread, in pieces of maxBatchRecords, and hands them to the
+   * seal backend. `force` (flush, close) hands them all over at once, whatever is in flight.
+   */
+  private sealNow(force: boolean): void {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
     const entries = this.batch;
-    if (entries.length === 0 || this.failure !== null) return;
-    this.batch = [];
-    try {
-      for (let start = 0; start < entries.length; start += this.config.maxBatchRecords) {
-        this.sealBatch(entries, start, Math.min(start + this.config.maxBatchRecords, entries.length));
+    if (this.failure !== null) return;
+    if (entries.length > 0) {
+      this.batch = [];
+      let encoded = 0;
+      try {
+        for (let start = 0; start < entries.length; start += this.config.maxBatchRecords) {
+          const end = Math.min(start + this.config.maxBatchRecords, entries.length);
+          const first = this.lastSeq + 1;
+          const bytes = this.encoder.encode(entries, start, end, first);
+          this.pieces.push({ bytes, first, count: end - start });
+          this.lastSeq += end - start;
+          this.unwritten += end - start;
+          encoded = end;
+        }
+      } catch (error) {
+        // Only a programming error gets here (encoding never throws on bad input).
+        this.lost += entries.length - encoded;
+        this.fail(asError(error));
+        return;
       }
-    } catch (error) {
-      // Only a programming error gets here (encoding never throws on bad input).
-      this.fail(asError(error), entries.length);
     }
-  };
-
-  /** Encodes entries[start, end) on this thread; hashing and sealing happen in the seal backend. */
-  private sealBatch(entries: readonly JournalEntry[], start: number, end: number): void {
-    const first = this.lastSeq + 1;
-    const bytes = this.encoder.encode(entries, start, end, first);
-    this.lastSeq += end - start;
-    this.submit({ bytes, first, count: end - start, at: this.config.now() });
+    this.pumpSeals(force);
   }
 
-  /** Hands a batch to the seal backend and queues its write behind the previous one. */
+  /** Hands waiting pieces to the seal backend while it has room (all of them when forced). */
+  private pumpSeals(force: boolean): void {
+    // An inline backend answers within submit(), which pumps again: the outer loop goes on instead.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.pieces.length > 0 && this.failure === null) {
+        if (!force && this.sealing.length >= MAX_SEALS_IN_FLIGHT) {
+          // Backlog: what waits now is sealed in bigger batches (fewer round trips and seal lines).
+          this.batchTarget = Math.min(this.batchTarget * 2, this.config.maxBatchRecordsUnderLoad);
+          return;
+        }
+        this.submit(this.takeJob());
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** The next batch: the first waiting piece, joined by those after it up to batchTarget records. */
+  private takeJob(): SealJob {
+    const first = this.pieces.shift()!;
+    const at = this.config.now();
+    if (first.recovery !== undefined) return { bytes: first.bytes, first: first.first, count: first.count, at, recovery: first.recovery };
+    let count = first.count;
+    let parts: Uint8Array[] | null = null;
+    while (this.pieces.length > 0 && this.pieces[0]!.recovery === undefined && count + this.pieces[0]!.count <= this.batchTarget) {
+      const next = this.pieces.shift()!;
+      (parts ??= [first.bytes]).push(next.bytes);
+      count += next.count;
+    }
+    return { bytes: parts ?? first.bytes, first: first.first, count, at };
+  }
+
   private submit(job: SealJob): void {
-    const records = job.count;
-    this.unwritten += records;
+    const slot: InFlightSeal = { count: job.count, sealed: null };
+    this.sealing.push(slot);
     let sealed: SealedJob | Promise<SealedJob>;
     try {
       sealed = this.sealer.seal(job);
     } catch (error) {
-      sealed = Promise.reject(asError(error));
+      this.fail(asError(error));
+      return;
     }
-    // The head moves as soon as a batch is sealed, before it is written.
-    const ready = sealed instanceof Promise ? sealed.then((s) => this.advance(s)) : Promise.resolve(this.advance(sealed));
-    // A failure is handled in the write chain below; this only keeps it from being reported as unhandled.
-    ready.catch(() => undefined);
-    this.writes = this.writes.then(async () => {
-      try {
-        const { chunk, seal } = await ready;
-        if (this.failure !== null) {
-          this.lost += records;
-          return;
-        }
-        await this.sink.write(chunk, { firstSeq: seal.first, lastSeq: seal.last, records, sealHash: seal.hash });
-        this.recordsWritten += records;
-      } catch (error) {
-        this.lost += records;
-        this.fail(asError(error), 0);
-      } finally {
-        this.unwritten -= records;
-      }
+    if (sealed instanceof Promise) {
+      sealed.then(
+        (result) => {
+          slot.sealed = result;
+          this.takeSealed();
+        },
+        (error: unknown) => this.fail(asError(error)),
+      );
+    } else {
+      slot.sealed = sealed;
+      this.takeSealed();
+    }
+  }
+
+  /** Moves the batches that came back, in order, to the write queue; the head moves with them. */
+  private takeSealed(): void {
+    if (this.failure !== null) return;
+    while (this.sealing.length > 0 && this.sealing[0]!.sealed !== null) {
+      const { sealed } = this.sealing.shift()!;
+      const { seal } = sealed!;
+      this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
+      this.sealedBatches++;
+      this.ready.push(sealed!);
+    }
+    this.pumpWrite();
+    this.pumpSeals(false);
+  }
+
+  /**
+   * Starts a sink call when none is in progress: every ready batch at once when the sink takes
+   * several (writeBatches), else the oldest one.
+   */
+  private pumpWrite(): void {
+    if (this.writingRecords !== -1 || this.failure !== null || this.ready.length === 0) return;
+    const jobs = this.sink.writeBatches === undefined ? [this.ready.shift()!] : this.ready.splice(0);
+    const chunks = new Array<Uint8Array>(jobs.length);
+    const batches = new Array<SealedBatch>(jobs.length);
+    let records = 0;
+    for (let i = 0; i < jobs.length; i++) {
+      const { chunk, seal } = jobs[i]!;
+      chunks[i] = chunk;
+      batches[i] = { firstSeq: seal.first, lastSeq: seal.last, records: seal.count, sealHash: seal.hash };
+      records += seal.count;
+    }
+    const lastSeq = batches[jobs.length - 1]!.lastSeq;
+    this.writingRecords = records;
+    let written: Promise<void>;
+    try {
+      written = this.sink.writeBatches === undefined ? this.sink.write(chunks[0]!, batches[0]!) : this.sink.writeBatches(chunks, batches);
+    } catch (error) {
+      written = Promise.reject(asError(error));
+    }
+    written.then(
+      () => this.written(records, lastSeq),
+      (error: unknown) => this.writeFailed(records, asError(error)),
+    );
+  }
+
+  private written(records: number, lastSeq: number): void {
+    this.writingRecords = -1;
+    this.recordsWritten += records;
+    this.unwritten -= records;
+    if (this.unwritten === 0) this.batchTarget = this.config.maxBatchRecords;
+    this.settle(lastSeq);
+    this.pumpWrite();
+  }
+
+  private writeFailed(records: number, error: Error): void {
+    this.writingRecords = -1;
+    this.lost += records;
+    this.unwritten -= records;
+    this.fail(error);
+    // Already failed (a seal failed while this call was in progress): settle the waiters now.
+    this.settle(this.settledSeq);
+  }
+
+  /** Resolves once every record up to `seq` is written, or lost because the journal failed. */
+  private settled(seq: number): Promise<void> {
+    if (this.settledSeq >= seq) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.waiters.push({ seq, resolve });
+      if (this.failure !== null) this.settle(this.settledSeq);
     });
   }
 
-  private advance(sealed: SealedJob): SealedJob {
-    const { seal } = sealed;
-    this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
-    this.sealedBatches++;
-    return sealed;
+  private settle(seq: number): void {
+    // After a failure, nothing more is written: everything is settled once the sink call in progress ends.
+    if (this.failure !== null && this.writingRecords === -1) seq = this.lastSeq;
+    if (seq > this.settledSeq) this.settledSeq = seq;
+    let done = 0;
+    while (done < this.waiters.length && this.waiters[done]!.seq <= this.settledSeq) this.waiters[done++]!.resolve();
+    if (done > 0) this.waiters.splice(0, done);
   }
 
-  private fail(error: Error, alsoLost: number): void {
+  private fail(error: Error): void {
     if (this.failure !== null) return;
     this.failure = error;
-    // Accepted but never sealed: counted, and the onError callback tells the owner.
-    this.lost += alsoLost + this.batch.length;
+    // Accepted but never written: counted, and the onError callback tells the owner. A sink call
+    // in progress settles on its own.
+    const inSink = this.writingRecords === -1 ? 0 : this.writingRecords;
+    this.lost += this.batch.length + this.unwritten - inSink;
+    this.unwritten = inSink;
     this.batch = [];
+    this.pieces = [];
+    this.sealing = [];
+    this.ready = [];
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
     this.config.onError?.(error);
+    this.settle(this.settledSeq);
   }
 }
 

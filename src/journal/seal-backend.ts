@@ -34,6 +34,16 @@ export class InlineSealBackend implements SealBackend {
   release(): void {}
 }
 
+/** The encoder's bytes own their ArrayBuffer: moved, not copied (a pooled Buffer is copied). */
+function transferable(bytes: Uint8Array | readonly Uint8Array[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+    const owned = part.byteOffset === 0 && part.byteLength === part.buffer.byteLength && part.buffer instanceof ArrayBuffer;
+    if (owned && !out.includes(part.buffer)) out.push(part.buffer);
+  }
+  return out;
+}
+
 /** An idle worker (no journal open) is stopped after this long. */
 const WORKER_IDLE_MS = 2000;
 
@@ -99,10 +109,7 @@ class SealWorker {
     return new Promise<SealedJob>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      // The encoder's bytes own their ArrayBuffer: moved, not copied (a pooled Buffer is copied).
-      const { bytes } = job;
-      const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-      this.worker.postMessage({ op: 'seal', journal, id, job } satisfies ToSealWorker, owned ? [bytes.buffer as ArrayBuffer] : []);
+      this.worker.postMessage({ op: 'seal', journal, id, job } satisfies ToSealWorker, transferable(job.bytes));
     });
   }
 

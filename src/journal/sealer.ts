@@ -5,7 +5,8 @@ import type { Seal } from './types.js';
 
 /** One batch to seal, as BatchEncoder encoded it: per record its line (+ DIGEST_MARK + pre-image) and a newline. */
 export interface SealJob {
-  bytes: Uint8Array;
+  /** One buffer, or consecutive pieces of the batch (joined by the sealer, off the appending thread). */
+  bytes: Uint8Array | readonly Uint8Array[];
   /** Seq of the first record, and the number of records in `bytes`. */
   first: number;
   count: number;
@@ -52,7 +53,8 @@ export class BatchSealer {
 
   seal(job: SealJob): SealedJob {
     const { count } = job;
-    const input = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.length);
+    const { bytes } = job;
+    const input = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : Buffer.concat(bytes);
     // A digest tail (77 bytes) replaces a longer pre-image, so records never outgrow their input;
     // DIGEST_TAIL_BYTES per record is a margin that does not rely on it.
     const room = input.length + SEAL_LINE_BYTES + count * (LEAF_LIST_BYTES + DIGEST_TAIL_BYTES);

@@ -35,14 +35,21 @@ export interface SinkStats {
 }
 
 /**
- * Where a journal's lines go. The journal calls `write` one batch at a time (never concurrently)
- * and considers a batch durable once the promise resolves, subject to the sink's fsync policy.
+ * Where a journal's lines go. The journal calls `write` (or `writeBatches`) one call at a time
+ * (never concurrently) and considers a batch durable once the promise resolves, subject to the
+ * sink's fsync policy.
  * A file sink exists now; Redis or JetStream sinks implement the same five calls.
  */
 export interface JournalSink {
   open(): Promise<SinkRecovery>;
   /** `chunk` is the batch's UTF-8 bytes; the sink may keep it (the journal does not reuse it). */
   write(chunk: Uint8Array, batch: SealedBatch): Promise<void>;
+  /**
+   * Optional: several consecutive batches in one call (chunks[i] is batches[i]), e.g. one writev.
+   * The journal then hands over every batch sealed while the previous call was in progress,
+   * instead of one `write` per batch. Same guarantees as `write` for each batch.
+   */
+  writeBatches?(chunks: readonly Uint8Array[], batches: readonly SealedBatch[]): Promise<void>;
   /** Makes everything written so far durable (fsync or equivalent). */
   sync(): Promise<void>;
   /** Syncs (unless the policy is 'never') and releases the storage. Idempotent. */
