@@ -145,7 +145,7 @@ export class Journal {
   /** Batches at the seal backend (in order). */
   private sealing: InFlightSeal[] = [];
   /** Sealed batches waiting for the sink (in order). */
-  private ready: SealedJob[] = [];
+  private toWrite: SealedJob[] = [];
   /** Records in the sink call in progress (at most one call at a time); -1 when none. */
   private writingRecords = -1;
   /** Encoded records whose write has not completed: in pieces, sealing, ready or being written. */
@@ -190,6 +190,14 @@ export class Journal {
       this.unwritten += count;
       this.pumpSeals(true);
     }
+  }
+
+  /**
+   * Resolves once the seal backend takes batches without a start-up delay (the worker thread has
+   * loaded); openJournal waits for it, so a new journal does not refuse appends while it starts.
+   */
+  ready(): Promise<void> {
+    return this.sealer.ready();
   }
 
   /** What opening found and repaired (torn tail, unsealed records, stale lock). */
@@ -373,7 +381,7 @@ export class Journal {
       const { seal } = sealed!;
       this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
       this.sealedBatches++;
-      this.ready.push(sealed!);
+      this.toWrite.push(sealed!);
     }
     this.pumpWrite();
     this.pumpSeals(false);
@@ -384,8 +392,8 @@ export class Journal {
    * several (writeBatches), else the oldest one.
    */
   private pumpWrite(): void {
-    if (this.writingRecords !== -1 || this.failure !== null || this.ready.length === 0) return;
-    const jobs = this.sink.writeBatches === undefined ? [this.ready.shift()!] : this.ready.splice(0);
+    if (this.writingRecords !== -1 || this.failure !== null || this.toWrite.length === 0) return;
+    const jobs = this.sink.writeBatches === undefined ? [this.toWrite.shift()!] : this.toWrite.splice(0);
     const chunks = new Array<Uint8Array>(jobs.length);
     const batches = new Array<SealedBatch>(jobs.length);
     let records = 0;
@@ -456,7 +464,7 @@ export class Journal {
     this.batch = [];
     this.pieces = [];
     this.sealing = [];
-    this.ready = [];
+    this.toWrite = [];
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
@@ -519,6 +527,7 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
     });
   }
   try {
+    await journal.ready();
     await journal.flush();
   } catch (error) {
     await journal.close().catch(() => undefined);

@@ -8,6 +8,8 @@ import { BatchSealer, type SealedJob, type SealHead, type SealJob } from './seal
 export interface SealBackend {
   /** Seals batches in call order. The inline backend answers synchronously. */
   seal(job: SealJob): SealedJob | Promise<SealedJob>;
+  /** Resolves once batches are sealed without a start-up delay (the worker thread has loaded). */
+  ready(): Promise<void>;
   /** Releases the backend (after the last seal settled). */
   release(): void;
 }
@@ -29,6 +31,10 @@ export class InlineSealBackend implements SealBackend {
 
   seal(job: SealJob): SealedJob {
     return this.sealer.seal(job);
+  }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
   }
 
   release(): void {}
@@ -73,11 +79,18 @@ class SealWorker {
   private nextId = 1;
   private journals = 0;
   private idleTimer: NodeJS.Timeout | null = null;
+  private loaded = false;
+  private readonly whenLoaded: Promise<void>;
+  private settleLoaded!: (error?: Error) => void;
   failure: Error | null = null;
 
   constructor(private readonly onGone: (worker: SealWorker) => void) {
+    this.whenLoaded = new Promise<void>((resolve, reject) => {
+      this.settleLoaded = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    this.whenLoaded.catch(() => undefined);
+    // Referenced until it has loaded (someone awaits it), then only while a batch is in flight.
     this.worker = startWorker();
-    this.worker.unref();
     this.worker.on('message', (reply: FromSealWorker) => this.answer(reply));
     this.worker.on('error', (error: Error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`journal seal worker exited (code ${code})`)));
@@ -103,6 +116,10 @@ class SealWorker {
     }
   }
 
+  ready(): Promise<void> {
+    return this.whenLoaded;
+  }
+
   seal(journal: number, job: SealJob): Promise<SealedJob> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
@@ -118,16 +135,23 @@ class SealWorker {
   }
 
   private answer(reply: FromSealWorker): void {
+    if ('ready' in reply) {
+      this.loaded = true;
+      if (this.waiting.size === 0) this.worker.unref();
+      this.settleLoaded();
+      return;
+    }
     const waiting = this.waiting.get(reply.id);
     if (waiting === undefined) return;
     this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
+    if (this.waiting.size === 0 && this.loaded) this.worker.unref();
     if ('error' in reply) waiting.reject(new Error(`journal seal worker: ${reply.error}`));
     else waiting.resolve({ chunk: reply.chunk, seal: reply.seal });
   }
 
   private stop(): void {
     this.failure = new Error('journal seal worker stopped');
+    this.settleLoaded(this.failure);
     this.onGone(this);
     void this.worker.terminate();
   }
@@ -135,6 +159,7 @@ class SealWorker {
   private fail(error: Error): void {
     if (this.failure !== null) return;
     this.failure = error;
+    this.settleLoaded(error);
     this.onGone(this);
     for (const waiting of this.waiting.values()) waiting.reject(error);
     this.waiting.clear();
@@ -160,6 +185,10 @@ export class WorkerSealBackend implements SealBackend {
 
   seal(job: SealJob): Promise<SealedJob> {
     return this.worker.seal(this.journal, job);
+  }
+
+  ready(): Promise<void> {
+    return this.worker.ready();
   }
 
   release(): void {

@@ -7,5 +7,5 @@ export type ToSealWorker =
   | { op: 'seal'; journal: number; id: number; job: SealJob }
   | { op: 'close'; journal: number };
 
-/** The worker's answer to one 'seal' message, in the order the jobs were sent. */
-export type FromSealWorker = { id: number; chunk: Uint8Array; seal: Seal } | { id: number; error: string };
+/** The worker's answer to one 'seal' message, in the order the jobs were sent; `ready` once, when it has loaded. */
+export type FromSealWorker = { id: number; chunk: Uint8Array; seal: Seal } | { id: number; error: string } | { ready: true };

@@ -34,3 +34,6 @@ port.on('message', (message: ToSealWorker) => {
     }
   }
 });
+
+// Loading the worker (and, from the TypeScript sources, tsx) takes a while: journals wait for this.
+port.postMessage({ ready: true } satisfies FromSealWorker);
