@@ -26,6 +26,10 @@ import type { AgentRegistry } from './registry/registry.js';
 import type { AgentQuery, AgentRecord, AgentRegistration } from './registry/types.js';
 import { ReplyTracker, type PendingReply, type ReplyEnd } from './routing/replies.js';
 import { Router, type BroadcastFilter } from './routing/router.js';
+import { Priority } from './message/constants.js';
+import type { ChaosOptions } from './resilience/chaos.js';
+import { Resilience, type HealthReport, type ResilienceOptions } from './resilience/resilience.js';
+import type { LoadShedder, ShedDecision } from './resilience/shedding.js';
 
 export type SendStatus = 'delivered' | 'rejected' | 'held';
 
@@ -116,6 +120,13 @@ export interface AgentBusOptions extends GovernanceOptions {
   timingSampleEvery?: number;
   /** How long stop() waits for in-flight sends and handlers (default 5,000 ms). */
   drainTimeoutMs?: number;
+  /**
+   * Breakers, health, recovery, load shedding and chaos: a Resilience you built (to wrap your own
+   * dependencies with it first), options for the bus's own, or false for none (default: on).
+   */
+  resilience?: Resilience | ResilienceOptions | false;
+  /** Fault injection (shorthand for resilience.chaos); refused unless { enabled: true }. */
+  chaos?: ChaosOptions;
   clock?: () => number;
 }
 
@@ -169,6 +180,8 @@ export class AgentBus {
   private readonly requestTimeoutMs: number;
   private readonly drainTimeoutMs: number;
   private readonly failureListeners: DeliveryFailureListener[] = [];
+  private readonly resilienceKit: Resilience | undefined;
+  private readonly shedder: LoadShedder | undefined;
   private sequence = 0;
   private running = false;
   private stopping = false;
@@ -201,10 +214,16 @@ export class AgentBus {
     } catch (error) {
       throw invalidOption((error as Error).message);
     }
+    this.resilienceKit = createResilience(options);
+    this.shedder = this.resilienceKit?.shedder;
     this.delivery = new DeliveryManager({
       inboxCapacity: positiveInt('inboxCapacity', options.inboxCapacity, 10_000),
       handlerTimeoutMs: positiveInt('handlerTimeoutMs', options.handlerTimeoutMs, 30_000),
       onFailure: (agentId, message, code, reason) => this.handleDeliveryFailure(agentId, message, code, reason),
+      breakers: this.resilienceKit?.breakers,
+      subscriberBreaker: this.resilienceKit?.subscriberBreaker,
+      chaos: this.resilienceKit?.chaos,
+      inboxWatermarks: this.shedder?.inboxWatermarks,
     });
     this.router = new Router(this.registry, this.replies);
     this.requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
@@ -269,9 +288,12 @@ export class AgentBus {
   private async startup(): Promise<void> {
     const governance = await assembleGovernance(this.governanceOptions);
     this.governance = governance;
-    this.pipeline = new GovernancePipeline([...this.coreStages, ...governance.stages]);
+    const kit = this.resilienceKit;
+    const stages = kit === undefined ? governance.stages : governance.stages.map((stage) => (stage === governance.policyStage ? kit.policyStage(stage) : stage));
+    this.pipeline = new GovernancePipeline([...this.coreStages, ...stages]);
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
-    this.journalSink = governance.journal;
+    this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
+    kit?.start();
     this.holdHandler = governance.deliberation;
     if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
@@ -321,6 +343,20 @@ export class AgentBus {
     return this.governance?.constitution;
   }
 
+  /** Breakers, health score and status, recovery, shedding and chaos (the bus's resilience), when on. */
+  get resilience(): Resilience | undefined {
+    return this.resilienceKit;
+  }
+
+  /**
+   * Health over every dependency breaker (closed 1, half-open 0.5, open 0): HEALTHY ≥ 0.7 >
+   * DEGRADED ≥ 0.5 > CRITICAL, with the breakers, paused subscribers, shedding and recovery state.
+   * Without resilience: HEALTHY with no breakers.
+   */
+  health(): HealthReport | { status: 'HEALTHY'; score: 1; breakers: 0 } {
+    return this.resilienceKit?.report() ?? { status: 'HEALTHY', score: 1, breakers: 0 };
+  }
+
   /** Statistics of the policy and impact stages, when configured. */
   governanceStats(): { policy?: unknown; impact?: unknown; impactModelFallback?: string } {
     const g = this.governance;
@@ -348,6 +384,7 @@ export class AgentBus {
     await this.delivery.idle(Math.max(0, end - Date.now()));
     await this.metering?.stop();
     await this.journalSink?.flush?.();
+    await this.resilienceKit?.stop();
     await this.governance?.close();
     this.running = false;
     this.stopping = false;
@@ -520,16 +557,24 @@ export class AgentBus {
     const ctx = this.newContext(now, this.builder.contentBytes, this.builder.idGenerated);
     this.metricsCollector.tenant(message.tenantId).sent++;
 
+    const shedder = this.shedder;
+    // Bulkhead: only consulted once the bus-wide count of messages in async stages reaches the per-tenant cap.
+    if (shedder !== undefined && shedder.tenantCap > 0 && shedder.asyncInFlight >= shedder.tenantCap && message.priority < Priority.CRITICAL && !request.released && shedder.overTenantCap(message.tenantId)) {
+      return this.shed(message, ctx, shedder.bulkheadShed(message.priority));
+    }
     const verdict = this.pipeline.run(message, ctx, timed);
     if (isThenable(verdict)) {
       this.asyncInFlight++;
+      shedder?.enterAsync(message.tenantId);
       return verdict.then(
         (v) => {
           this.asyncInFlight--;
+          shedder?.leaveAsync(message.tenantId);
           return this.decide(message, ctx, v, request, timed ? t0 : 0);
         },
         (error: unknown) => {
           this.asyncInFlight--;
+          shedder?.leaveAsync(message.tenantId);
           return this.refuse(message.messageId, message, reject(RejectionCode.STAGE_FAILED, String(error)), ctx);
         },
       );
@@ -549,6 +594,11 @@ export class AgentBus {
   private dispatch(message: AgentMessage, ctx: GovernanceContext, request: ProcessRequest, recordType: DecisionRecord['type']): SendResult | Promise<SendResult> {
     if (this.journalSink !== undefined && this.journalSink.writable === false) {
       return this.refuse(message.messageId, message, reject(RejectionCode.BACKPRESSURE, 'the decision journal is not keeping up; retry later'), ctx);
+    }
+    const shedder = this.shedder;
+    if (shedder !== undefined && shedder.level !== 0 && !request.released) {
+      const shed = shedder.admit(message.priority, message.tenantId);
+      if (shed !== undefined) return this.shed(message, ctx, shed);
     }
     if (request.mode === 'broadcast') return this.deliverBroadcast(message, ctx, request, recordType);
 
@@ -572,6 +622,10 @@ export class AgentBus {
     if (refused !== undefined) {
       if (replyPromise !== undefined) this.replies.cancel(message.messageId);
       if (!request.released) this.seen.forget(message.messageId);
+      if (mailbox.size < mailbox.capacity && shedder !== undefined) {
+        const decision = shedder.watermarkShed(message.priority);
+        return this.refuse(message.messageId, message, reject(refused, `shed: the inbox of ${recipient.agentId} keeps its remaining room for higher priorities (${mailbox.size} of ${mailbox.capacity})`, { shed: decision }), ctx);
+      }
       return this.refuse(message.messageId, message, reject(refused, `the inbox of ${recipient.agentId} is full (${mailbox.capacity} messages)`), ctx);
     }
     const recipients = [recipient.agentId];
@@ -622,6 +676,11 @@ export class AgentBus {
     if (hasAnnotations(ctx)) base.details = ctx.annotations;
     if (waits.length === 0) return base;
     return Promise.all(waits).then((outcomes) => withFailures(base, [...failures, ...outcomes.filter((o) => !o.ok)]));
+  }
+
+  /** A message shed under load: BACKPRESSURE (HTTP 503), journaled with the rule that shed it. */
+  private shed(message: AgentMessage, ctx: GovernanceContext, decision: ShedDecision): SendResult {
+    return this.refuse(message.messageId, message, reject(RejectionCode.BACKPRESSURE, `shed under load (${decision.rule}, level ${decision.level}); retry later`, { shed: decision }), ctx);
   }
 
   private completeReply(message: AgentMessage, ctx: GovernanceContext, pending: PendingReply, recordType: DecisionRecord['type']): SendResult {
@@ -794,6 +853,26 @@ export class AgentBus {
     const agent = typeof agentId === 'string' ? this.registry.lookup(agentId) : undefined;
     if (agent === undefined) throw new BusError(ErrorCode.UNKNOWN_AGENT, `agent ${String(agentId)} is not registered`);
     return agent;
+  }
+}
+
+function createResilience(options: AgentBusOptions): Resilience | undefined {
+  const r = options.resilience;
+  if (r === false) {
+    if (options.chaos?.enabled === true) throw invalidOption('chaos needs resilience (resilience: false turns both off)');
+    return undefined;
+  }
+  if (r instanceof Resilience) {
+    if (options.chaos !== undefined) throw invalidOption('pass chaos options to the Resilience you built, not to the bus');
+    return r;
+  }
+  if (r !== undefined && (typeof r !== 'object' || r === null)) throw invalidOption('resilience must be a Resilience, options, or false');
+  if (options.chaos !== undefined && (typeof options.chaos !== 'object' || options.chaos === null)) throw invalidOption('chaos must be an object');
+  try {
+    return new Resilience({ clock: options.clock, ...r, chaos: { ...r?.chaos, ...options.chaos } });
+  } catch (error) {
+    if (error instanceof BusError) throw error;
+    throw invalidOption((error as Error).message);
   }
 }
 

@@ -2,6 +2,8 @@ import { RejectionCode } from '../errors.js';
 import { PRIORITY_LEVELS } from '../message/constants.js';
 import type { AgentMessage } from '../message/schema.js';
 import { isThenable } from '../governance/verdict.js';
+import type { Breaker } from '../resilience/breaker.js';
+import type { ChaosEngine } from '../resilience/chaos.js';
 import { Ring } from './ring.js';
 
 export interface DeliveryContext {
@@ -44,6 +46,14 @@ export interface MailboxHooks {
   onFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void;
   trackAsync(mailbox: Mailbox, delivery: Delivery): void;
   untrackAsync(delivery: Delivery): void;
+  /** The per-subscriber breaker for this agent (undefined: handlers run unguarded). */
+  subscriberBreaker(agentId: string): Breaker | undefined;
+  releaseSubscriberBreaker(agentId: string): void;
+  /** Inbox limit per priority (LOW, NORMAL, HIGH, CRITICAL), from the shedding watermarks. */
+  limits(capacity: number): readonly number[];
+  readonly chaos: ChaosEngine | undefined;
+  /** Called when a subscriber's breaker opens (paused) and when it closes again (resumed). */
+  onPause(agentId: string, paused: boolean): void;
 }
 
 function okOutcome(agentId: string): DeliveryOutcome {
@@ -62,6 +72,10 @@ export class Mailbox {
   private concurrency = 1;
   private active = 0;
   private pumping = false;
+  private breaker: Breaker | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private readonly limitByPriority: readonly number[];
+  private readonly chaosTarget: string;
   size = 0;
   readonly ctx: DeliveryContext;
 
@@ -73,6 +87,13 @@ export class Mailbox {
   ) {
     for (let p = 0; p < PRIORITY_LEVELS; p++) this.queues.push(new Ring<Delivery>(4));
     this.ctx = Object.freeze({ agentId, tenantId });
+    this.limitByPriority = hooks.limits(capacity);
+    this.chaosTarget = `handler:${agentId}`;
+  }
+
+  /** True while the subscriber's breaker holds delivery back (its messages wait in the inbox). */
+  get paused(): boolean {
+    return this.breaker !== undefined && !this.breaker.isClosed;
   }
 
   get subscribed(): boolean {
@@ -90,7 +111,7 @@ export class Mailbox {
    */
   offer(message: AgentMessage, settle: Settle | undefined): RejectionCode | undefined {
     if (this.handler !== undefined) {
-      if (this.size === 0 && this.active < this.concurrency) {
+      if (this.size === 0 && this.active < this.concurrency && (this.breaker === undefined || this.breaker.isClosed)) {
         this.invoke(new Delivery(message, settle));
         return undefined;
       }
@@ -99,23 +120,31 @@ export class Mailbox {
       settle?.(okOutcome(this.agentId));
       return undefined;
     }
-    if (this.size >= this.capacity) return RejectionCode.BACKPRESSURE;
+    if (this.size >= this.limitByPriority[message.priority]!) return RejectionCode.BACKPRESSURE;
     this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined ? undefined : settle));
     this.size++;
     if (this.handler === undefined) settle?.(okOutcome(this.agentId));
+    else if (this.active === 0) this.pump();
     return undefined;
   }
 
   subscribe(handler: MessageHandler, options: SubscribeOptions): void {
     this.handler = handler;
     this.concurrency = options.concurrency ?? 1;
+    this.breaker = this.hooks.subscriberBreaker(this.agentId);
     this.pump();
   }
 
   unsubscribe(handler: MessageHandler): boolean {
     if (this.handler !== handler) return false;
     this.handler = undefined;
+    this.dropBreaker();
     return true;
+  }
+
+  /** Whether the size at which a message of this priority is refused has been reached. */
+  full(priority: number): boolean {
+    return this.size >= this.limitByPriority[priority]!;
   }
 
   /** Pull: the next message by priority, then arrival, or undefined. */
@@ -154,6 +183,7 @@ export class Mailbox {
    */
   close(): number {
     this.handler = undefined;
+    this.dropBreaker();
     const discarded = this.size;
     let delivery: Delivery | undefined;
     while ((delivery = this.next()) !== undefined) {
@@ -184,7 +214,9 @@ export class Mailbox {
     this.active++;
     let result: unknown;
     try {
-      result = this.handler!(delivery.message, this.ctx);
+      const chaos = this.hooks.chaos;
+      // An injected hang: the handler is not called and the delivery times out like a real hang.
+      result = chaos !== undefined && chaos.armed && chaos.hangs(this.chaosTarget) ? HANG : this.handler!(delivery.message, this.ctx);
     } catch (error) {
       this.finish(delivery, RejectionCode.HANDLER_FAILED, describe(error));
       return;
@@ -205,6 +237,13 @@ export class Mailbox {
     delivery.done = true;
     if (delivery.deadline !== 0) this.hooks.untrackAsync(delivery);
     this.active--;
+    const breaker = this.breaker;
+    if (breaker !== undefined) {
+      const wasClosed = breaker.isClosed;
+      if (code === undefined) breaker.success();
+      else breaker.failure(reason);
+      if (wasClosed !== breaker.isClosed) this.hooks.onPause(this.agentId, !breaker.isClosed);
+    }
     if (code === undefined) {
       delivery.settle?.(okOutcome(this.agentId));
     } else {
@@ -220,10 +259,39 @@ export class Mailbox {
     this.pumping = true;
     try {
       while (this.handler !== undefined && this.active < this.concurrency && this.size > 0) {
+        if (this.breaker !== undefined && !this.breaker.isClosed && !this.mayTry(this.breaker)) break;
         this.invoke(this.next()!);
       }
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /**
+   * A paused subscriber: one message goes to the handler once the breaker's retryAt has passed
+   * (half-open trial) and nothing else is in flight; until then a single timer wakes the mailbox.
+   */
+  private mayTry(breaker: Breaker): boolean {
+    if (this.active > 0) return false;
+    if (breaker.allow()) return true;
+    if (this.resumeTimer === undefined && breaker.retryAt > 0) {
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = undefined;
+        this.pump();
+      }, Math.max(1, breaker.retryAt - Date.now()));
+      this.resumeTimer.unref();
+    }
+    return false;
+  }
+
+  private dropBreaker(): void {
+    if (this.resumeTimer !== undefined) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    if (this.breaker !== undefined) {
+      const wasPaused = !this.breaker.isClosed;
+      this.breaker = undefined;
+      this.hooks.releaseSubscriberBreaker(this.agentId);
+      if (wasPaused) this.hooks.onPause(this.agentId, false);
     }
   }
 
@@ -234,6 +302,9 @@ export class Mailbox {
     this.waiters = kept;
   }
 }
+
+/** What an injected hang returns instead of calling the handler: a promise that never settles. */
+const HANG: PromiseLike<never> = { then: () => HANG } as unknown as PromiseLike<never>;
 
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

@@ -1,5 +1,8 @@
 import { BusError, ErrorCode, type RejectionCode } from '../errors.js';
 import type { AgentMessage } from '../message/schema.js';
+import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
+import type { ChaosEngine } from '../resilience/chaos.js';
+import type { BreakerRegistry } from '../resilience/registry.js';
 import { Mailbox, type Delivery, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
 
 export interface DeliveryOptions {
@@ -8,6 +11,14 @@ export interface DeliveryOptions {
   /** An async handler that has not settled after this long is timed out (default 30 s). */
   readonly handlerTimeoutMs?: number;
   readonly onFailure?: (agentId: string, message: AgentMessage, code: RejectionCode, reason: string) => void;
+  /** Where per-subscriber breakers live; with it, a handler failing failMax times in a row is paused. */
+  readonly breakers?: BreakerRegistry;
+  readonly subscriberBreaker?: BreakerOptions | false;
+  /** Handler hangs are injected here (target 'handler:<agentId>'). */
+  readonly chaos?: ChaosEngine;
+  /** Inbox fill ratios at which LOW, NORMAL, HIGH are refused (default [1, 1, 1]). */
+  readonly inboxWatermarks?: readonly [number, number, number];
+  readonly onPause?: (agentId: string, paused: boolean) => void;
 }
 
 export interface DeliveryStats {
@@ -16,6 +27,9 @@ export interface DeliveryStats {
   asyncInFlight: number;
   handlerTimeouts: number;
   discardedOnRemoval: number;
+  /** Subscribers whose breaker is open or on trial: their messages wait in the inbox. */
+  pausedSubscribers: number;
+  subscriberPauses: number;
 }
 
 /**
@@ -32,6 +46,13 @@ export class DeliveryManager implements MailboxHooks {
   private readonly failureListener: DeliveryOptions['onFailure'];
   private handlerTimeouts = 0;
   private discardedOnRemoval = 0;
+  private paused = 0;
+  private pauses = 0;
+  readonly chaos: ChaosEngine | undefined;
+  private readonly breakers: BreakerRegistry | undefined;
+  private readonly subscriberBreakerOptions: BreakerOptions | false;
+  private readonly watermarks: readonly [number, number, number];
+  private readonly pauseListener: DeliveryOptions['onPause'];
 
   constructor(options: DeliveryOptions = {}) {
     this.inboxCapacity = options.inboxCapacity ?? 10_000;
@@ -41,6 +62,35 @@ export class DeliveryManager implements MailboxHooks {
     }
     if (!(this.handlerTimeoutMs > 0)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'handlerTimeoutMs must be positive');
     this.failureListener = options.onFailure;
+    this.chaos = options.chaos;
+    this.breakers = options.breakers;
+    this.subscriberBreakerOptions = options.subscriberBreaker ?? {};
+    this.watermarks = options.inboxWatermarks ?? [1, 1, 1];
+    this.pauseListener = options.onPause;
+  }
+
+  subscriberBreaker(agentId: string): Breaker | undefined {
+    if (this.breakers === undefined || this.subscriberBreakerOptions === false) return undefined;
+    return this.breakers.subscriber(agentId, this.subscriberBreakerOptions);
+  }
+
+  releaseSubscriberBreaker(agentId: string): void {
+    this.breakers?.removeSubscriber(agentId);
+  }
+
+  limits(capacity: number): readonly number[] {
+    const [low, normal, high] = this.watermarks;
+    return [Math.max(1, Math.floor(capacity * low)), Math.max(1, Math.floor(capacity * normal)), Math.max(1, Math.floor(capacity * high)), capacity];
+  }
+
+  onPause(agentId: string, paused: boolean): void {
+    this.paused += paused ? 1 : -1;
+    if (paused) this.pauses++;
+    try {
+      this.pauseListener?.(agentId, paused);
+    } catch {
+      // The listener's failure is its own.
+    }
   }
 
   mailbox(agentId: string, tenantId: string): Mailbox {
@@ -131,6 +181,8 @@ export class DeliveryManager implements MailboxHooks {
       asyncInFlight: this.asyncInFlight.size,
       handlerTimeouts: this.handlerTimeouts,
       discardedOnRemoval: this.discardedOnRemoval,
+      pausedSubscribers: this.paused,
+      subscriberPauses: this.pauses,
     };
   }
 }

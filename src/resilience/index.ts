@@ -1,0 +1,16 @@
+export { Breaker, BreakerOpenError, BreakerState, DEFAULT_BREAKER_OPTIONS, DependencyClass, checkBreakerOptions } from './breaker.js';
+export type { BreakerListener, BreakerOptions, BreakerSnapshot } from './breaker.js';
+export { BreakerRegistry } from './registry.js';
+export type { BreakerRegistryOptions, ExternalBreaker } from './registry.js';
+export { ChaosEngine, ChaosError, ChaosKind, MAX_CHAOS_DURATION_MS, chaosAllowed } from './chaos.js';
+export type { ChaosOptions, ChaosScenario, ChaosScenarioSpec, ChaosStats, OutageController } from './chaos.js';
+export { guardChannel, guardDeliberationStore, guardJournal, guardPolicyStage, guardRedisTier, guardTextModel } from './guards.js';
+export type { GuardCounters } from './guards.js';
+export { HealthAggregator, HealthStatus, statusOf } from './health.js';
+export type { HealthListener, HealthOptions, HealthSnapshot, HealthStats } from './health.js';
+export { DEFAULT_RECOVERY_POLICY, RecoveryOrchestrator, RecoveryState, RecoveryStrategy, recoveryDelayMs, validateRecoveryPolicy } from './recovery.js';
+export type { HealthCheck, RecoveryOptions, RecoveryPolicy, RecoveryResult, RecoveryTaskView } from './recovery.js';
+export { LoadShedder, checkSheddingOptions } from './shedding.js';
+export type { ShedDecision, SheddingOptions, SheddingStats } from './shedding.js';
+export { BreakerName, Resilience } from './resilience.js';
+export type { HealthReport, ResilienceOptions } from './resilience.js';
