@@ -1,4 +1,4 @@
-export { Journal, openJournal, JOURNAL_DEFAULTS } from './journal.js';
+export { Journal, openJournal, JOURNAL_DEFAULTS, MAX_SEALS_IN_FLIGHT } from './journal.js';
 export type { JournalOptions } from './journal.js';
 export { verifyJournal } from './verify.js';
 export type { VerifyOptions } from './verify.js';
