@@ -15,6 +15,7 @@ import { OpenApiCollector } from './openapi.js';
 import type { DeliberationPort, JournalPort } from './ports.js';
 import { Quotas } from './quotas.js';
 import { agentRoutes } from './routes/agents.js';
+import { chaosRoutes } from './routes/chaos.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { deliberationRoutes } from './routes/deliberations.js';
 import { messageRoutes } from './routes/messages.js';
@@ -175,6 +176,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   deliberationRoutes(routes, ctx);
   websocketRoutes(routes, ctx);
   systemRoutes(routes, ctx, () => openapi.document());
+  chaosRoutes(routes, ctx);
   dashboardRoutes(routes, ctx);
 
   return app as unknown as AgentBusServer;

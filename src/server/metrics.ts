@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AgentBus } from '../bus.js';
 import type { BusMetrics } from '../metrics/collector.js';
+import type { HealthReport } from '../resilience/index.js';
 import type { AuthStats } from './auth.js';
 import type { QuotaStats } from './quotas.js';
 import type { SessionStats } from './sessions.js';
@@ -15,6 +16,7 @@ export interface ServerStatsSource {
 
 interface Snapshot {
   bus: BusMetrics;
+  health: Partial<HealthReport> & { score: number; status: string };
   sessions: SessionStats;
   quotas: QuotaStats;
   auth: AuthStats;
@@ -123,6 +125,22 @@ export class PrometheusExporter {
       c.inc({ outcome: 'refused' }, auth.refused);
       c.inc({ outcome: 'replayed' }, auth.replayed);
     });
+    gauge('agent_bus_health_score', 'Health score over the dependency breakers (closed 1, half-open 0.5, open 0).', [], (g, { health }) => g.set(health.score));
+    gauge('agent_bus_health_status', '1 for the current health status (HEALTHY, DEGRADED, CRITICAL).', ['status'], (g, { health }) => {
+      for (const status of ['HEALTHY', 'DEGRADED', 'CRITICAL']) g.set({ status }, health.status === status ? 1 : 0);
+    });
+    gauge('agent_bus_breaker_state', 'Dependency breaker state: 0 closed, 1 half-open, 2 open.', ['breaker', 'dependency_class'], (g, { health }) => {
+      for (const b of health.breakerDetails ?? []) g.set({ breaker: b.name, dependency_class: b.dependencyClass }, b.state === 'closed' ? 0 : b.state === 'half-open' ? 1 : 2);
+    });
+    counter('agent_bus_breaker_rejections_total', 'Calls refused by an open breaker.', ['breaker'], (c, { health }) => {
+      for (const b of health.breakerDetails ?? []) c.inc({ breaker: b.name }, b.rejections);
+    });
+    gauge('agent_bus_paused_subscribers', 'Push subscribers paused by their breaker (messages wait in the inbox).', [], (g, { bus }) => g.set(bus.delivery.pausedSubscribers ?? 0));
+    counter('agent_bus_shed_total', 'Messages shed under load (BACKPRESSURE), by rule.', ['rule'], (c, { health }) => {
+      for (const [rule, n] of Object.entries(health.shedding?.byRule ?? {})) c.inc({ rule }, n);
+    });
+    gauge('agent_bus_event_loop_lag_milliseconds', 'Smoothed event-loop lag the load shedder acts on.', [], (g, { health }) => g.set(health.shedding?.lagMs ?? 0));
+    gauge('agent_bus_chaos_active_scenarios', 'Chaos scenarios active now.', [], (g, { health }) => g.set(health.chaos?.active ?? 0));
     gauge('agent_bus_process_memory_bytes', 'Process memory.', ['kind'], (g) => {
       const m = process.memoryUsage();
       g.set({ kind: 'rss' }, m.rss);
@@ -132,7 +150,7 @@ export class PrometheusExporter {
 
   private take(): Snapshot {
     const src = this.source;
-    return { bus: src.bus.metrics(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets() };
+    return { bus: src.bus.metrics(), health: src.bus.health(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets() };
   }
 
   /** The exposition text; one snapshot serves every metric of this scrape. */

@@ -10,6 +10,7 @@ import { ErrorSchema, HealthSchema, TailQuery } from '../schemas.js';
 
 const OPEN = { auth: false };
 const AnyObject = Type.Object({}, { additionalProperties: true });
+const HealthzQuery = Type.Object({ details: Type.Optional(Type.Boolean()) });
 
 const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Enhanced Agent Bus</title></head>
 <body><h1>Enhanced Agent Bus</h1><p>The dashboard is not built into this copy. The API is described at
@@ -25,8 +26,22 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.ico': 'image/x-icon',
 };
 
+/** The health report without the recovery history (that one is admin-only, at /v1/resilience/health). */
+function healthDetails(ctx: ServerContext): Record<string, unknown> {
+  const report = ctx.bus.health() as Record<string, unknown>;
+  const { recovery, ...rest } = report as { recovery?: { active: number; awaitingManual: number } };
+  return recovery === undefined ? rest : { ...rest, recovery: { active: recovery.active, awaitingManual: recovery.awaitingManual } };
+}
+
 export function systemRoutes(app: FastifyInstance, ctx: ServerContext, openapi: () => unknown): void {
-  app.get('/healthz', { config: OPEN, schema: { summary: 'Liveness: the process answers', tags: ['system'], response: { 200: HealthSchema } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    {
+      config: OPEN,
+      schema: { summary: 'Liveness: the process answers; ?details=true adds the health score, status and breakers', tags: ['system'], querystring: HealthzQuery, response: { 200: HealthSchema } },
+    },
+    async (request: Req<unknown, Static<typeof HealthzQuery>>) => (request.query.details === true ? { status: 'ok', health: healthDetails(ctx) } : { status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
@@ -35,8 +50,12 @@ export function systemRoutes(app: FastifyInstance, ctx: ServerContext, openapi: 
       const ready = ctx.bus.isRunning && !ctx.state.shuttingDown;
       const journal = ctx.journal?.stats() as { writable?: boolean } | undefined;
       const journalOk = journal === undefined || journal.writable !== false;
-      const body = { status: ready && journalOk ? 'ready' : 'not_ready', bus: ctx.bus.isRunning, shuttingDown: ctx.state.shuttingDown, journal: journal === undefined ? 'none' : journalOk ? 'writable' : 'not_writable' };
-      return reply.code(ready && journalOk ? 200 : 503).send(body);
+      // Not ready while the dependency breakers score CRITICAL (a load balancer sends traffic elsewhere).
+      const health = ctx.bus.health();
+      const healthOk = health.status !== 'CRITICAL';
+      const ok = ready && journalOk && healthOk;
+      const body = { status: ok ? 'ready' : 'not_ready', bus: ctx.bus.isRunning, shuttingDown: ctx.state.shuttingDown, journal: journal === undefined ? 'none' : journalOk ? 'writable' : 'not_writable', health: health.status, healthScore: health.score };
+      return reply.code(ok ? 200 : 503).send(body);
     },
   );
 
