@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { agents } from './agents.js';
 import { audit } from './audit-command.js';
 import { bench } from './bench.js';
+import { chaos } from './chaos.js';
 import { ExitCode, UsageError, type CliCommand, type CliIO } from './command.js';
 import { deliberations } from './deliberations.js';
 import { send } from './send.js';
@@ -21,7 +22,7 @@ import { serve } from './serve.js';
 
 export { ExitCode, type CliCommand, type CliIO } from './command.js';
 
-export const COMMANDS: readonly CliCommand[] = [serve, send, agents, deliberations, audit, bench];
+export const COMMANDS: readonly CliCommand[] = [serve, send, agents, deliberations, audit, bench, chaos];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
