@@ -15,6 +15,11 @@
  * - wall: elapsed time, i.e. the throughput it sustains. On a machine shared with other work,
  *   wall is the noisiest of the three: a thread that is descheduled still counts.
  *
+ * Plus a sustained-throughput workload (S1): the bus's traffic pattern — waves of WAVE appends with
+ * an event-loop turn between waves (bench/lib.ts throughputInWaves), never waiting for
+ * `writable` — reporting the records per second accepted and written (append of all + flush) and
+ * how many were refused (BACKPRESSURE); baseline: JSON lines to a file stream in the same waves.
+ *
  *   node --import tsx bench/journal.bench.ts            (JOURNAL_BENCH_N to change the entry count)
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -230,6 +235,70 @@ async function peerRound(entries: readonly JournalEntry[]): Promise<Round> {
   return round;
 }
 
+/** The bus's pattern: WAVE appends, then one event-loop turn. */
+const WAVE = 1000;
+const SUSTAINED_N = Number(process.env['JOURNAL_SUSTAINED_N'] ?? 300_000);
+const SUSTAINED_ROUNDS = 3;
+
+interface Sustained {
+  /** Records per second accepted and written: accepted / (append of every wave + flush). */
+  rate: number;
+  refused: number;
+  batches: number;
+}
+
+/** Appends `count` entries in waves of WAVE with a turn between waves; refusals are counted, not retried. */
+async function sustainedJournalRound(entries: readonly JournalEntry[], count: number): Promise<Sustained> {
+  const dir = tempDir();
+  const journal = await openJournal({ dir, fsync: 'interval' });
+  try {
+    let refused = 0;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i += WAVE) {
+      const end = Math.min(i + WAVE, count);
+      for (let k = i; k < end; k++) if (!journal.append(entries[k % entries.length]!)) refused++;
+      await yieldToLoop();
+    }
+    await journal.flush();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const stats = journal.stats();
+    if (stats.recordsWritten !== count - refused) throw new Error(`wrote ${stats.recordsWritten} of ${count - refused} accepted records`);
+    return { rate: (count - refused) / seconds, refused, batches: stats.sealedBatches };
+  } finally {
+    await journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same waves as JSON lines to a file stream (no hashing, no sealing; the stream buffers what the disk has not taken). */
+async function sustainedStreamRound(entries: readonly JournalEntry[], count: number): Promise<Sustained> {
+  const dir = tempDir();
+  const stream = createWriteStream(path.join(dir, 'plain.jsonl'));
+  try {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < count; i += WAVE) {
+      const end = Math.min(i + WAVE, count);
+      for (let k = i; k < end; k++) stream.write(JSON.stringify(entries[k % entries.length]) + '\n');
+      await yieldToLoop();
+    }
+    await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    return { rate: count / (Number(process.hrtime.bigint() - start) / 1e9), refused: 0, batches: 0 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function sustainedRounds(run: () => Promise<Sustained>): Promise<{ median: Sustained; rounds: Sustained[] }> {
+  await run(); // warm-up
+  const rounds: Sustained[] = [];
+  for (let r = 0; r < SUSTAINED_ROUNDS; r++) rounds.push(await run());
+  const byRate = [...rounds].sort((a, b) => a.rate - b.rate);
+  return { median: byRate[byRate.length >> 1]!, rounds };
+}
+
+const sustainedJournal = await sustainedRounds(() => sustainedJournalRound(withMessage, SUSTAINED_N));
+const sustainedStream = await sustainedRounds(() => sustainedStreamRound(withMessage, SUSTAINED_N));
+
 const worker = await timeRounds(() => journalRound(withMessage, 'worker'));
 const inline = await timeRounds(() => journalRound(withMessage, 'inline'));
 const workerOwn = await timeRounds(() => journalRound(withDigest, 'worker'));
@@ -298,6 +367,15 @@ const results: BenchResult[] = [
     baseline: { name: 'journal J1 (worker sealing): main-thread CPU', value: worker.main },
     ratio: ratio(peer.main, worker.main),
     note: `${all(peer)}; peer / journal process CPU ratio ${ratio(peer.process, worker.process)}`,
+  },
+  {
+    name: `S1 journal, worker sealing, sustained: records/s accepted and written, ${SUSTAINED_N} bus entries appended in waves of ${WAVE} with an event-loop turn between waves (no waiting for writable)`,
+    value: Math.round(sustainedJournal.median.rate),
+    unit: 'records/s',
+    baseline: { name: 'JSON.stringify lines to a file stream in the same waves (no hashing)', value: Math.round(sustainedStream.median.rate) },
+    ratio: ratio(sustainedJournal.median.rate, sustainedStream.median.rate),
+    target: '>= 300000 without refusal',
+    note: `rounds (records/s, refused, seals): ${sustainedJournal.rounds.map((r) => `${Math.round(r.rate)}/${r.refused}/${r.batches}`).join('; ')}; stream rounds: ${sustainedStream.rounds.map((r) => Math.round(r.rate)).join('; ')}`,
   },
   {
     name: 'D1 messageDigest of the small message (JSON array pre-image + crypto.hash), ns/op',

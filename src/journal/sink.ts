@@ -38,7 +38,7 @@ export interface SinkStats {
  * Where a journal's lines go. The journal calls `write` (or `writeBatches`) one call at a time
  * (never concurrently) and considers a batch durable once the promise resolves, subject to the
  * sink's fsync policy.
- * A file sink exists now; Redis or JetStream sinks implement the same five calls.
+ * A file sink exists now; Redis or JetStream sinks implement the same calls.
  */
 export interface JournalSink {
   open(): Promise<SinkRecovery>;
