@@ -776,7 +776,7 @@ export class AgentBus {
       toAgent: message.toAgent,
       recipients,
       constitutionalHash: message.constitutionalHash,
-      details: hasAnnotations(ctx) ? ctx.annotations : undefined,
+      details: hasAnnotations(ctx) ? journalDetails(ctx.annotations) : undefined,
       message,
     });
     this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes, ctx.now);
@@ -887,6 +887,28 @@ function notStarted(operation: string): BusError {
 function idOf(input: unknown): string {
   const id = typeof input === 'object' && input !== null ? (input as { messageId?: unknown }).messageId : undefined;
   return typeof id === 'string' && id.length <= 128 ? id : '';
+}
+
+/**
+ * What the journal keeps of a delivered message's annotations: the deciding facts (policy ids,
+ * cached or not, the bundle; the impact score and lane), not the diagnostics and per-factor
+ * breakdown, which refusals and holds keep in full. Every delivered message is journaled, so
+ * its record is kept small; other stages' annotations are kept as they are.
+ */
+function journalDetails(annotations: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in annotations) {
+    const value = annotations[key] as Record<string, unknown> | undefined;
+    if (key === 'policy' && value !== undefined) {
+      const decision = value.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
+      out.policy = { allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: value.cached, failOpen: value.failOpen };
+    } else if (key === 'impact' && value !== undefined) {
+      out.impact = { score: value.score, lane: value.lane };
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
 }
 
 function hasAnnotations(ctx: GovernanceContext): boolean {
