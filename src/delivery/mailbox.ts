@@ -1,5 +1,5 @@
 import { RejectionCode } from '../errors.js';
-import { PRIORITY_LEVELS } from '../message/constants.js';
+import { Priority, PRIORITY_LEVELS } from '../message/constants.js';
 import type { AgentMessage } from '../message/schema.js';
 import { isThenable } from '../governance/verdict.js';
 import type { Breaker } from '../resilience/breaker.js';
@@ -17,6 +17,11 @@ export type MessageHandler = (message: AgentMessage, ctx: DeliveryContext) => un
 export interface SubscribeOptions {
   /** Messages handled at once by this subscriber (default 1: in priority-then-FIFO order). */
   readonly concurrency?: number;
+  /**
+   * Extra handler slots only CRITICAL messages may use (default 0), so that a CRITICAL message
+   * never waits for lower-priority work already in the handler.
+   */
+  readonly criticalReserve?: number;
 }
 
 /** The outcome of one delivery to one recipient, when the sender asked to wait for it. */
@@ -28,6 +33,8 @@ export interface DeliveryOutcome {
 }
 
 type Settle = (outcome: DeliveryOutcome) => void;
+
+const CRITICAL = Priority.CRITICAL;
 
 /** A message waiting in a mailbox, or being handled. */
 export class Delivery {
@@ -70,7 +77,10 @@ export class Mailbox {
   private waiters: Ring<(message: AgentMessage | null) => void> | undefined;
   private handler: MessageHandler | undefined;
   private concurrency = 1;
+  private criticalLimit = 1;
   private active = 0;
+  /** Handlers running a non-CRITICAL message: at most `concurrency`; CRITICAL ones may also use the reserve. */
+  private activeNonCritical = 0;
   private pumping = false;
   private breaker: Breaker | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -111,7 +121,7 @@ export class Mailbox {
    */
   offer(message: AgentMessage, settle: Settle | undefined): RejectionCode | undefined {
     if (this.handler !== undefined) {
-      if (this.size === 0 && this.active < this.concurrency && (this.breaker === undefined || this.breaker.isClosed)) {
+      if (this.size === 0 && this.active < this.criticalLimit && (this.activeNonCritical < this.concurrency || message.priority === CRITICAL) && (this.breaker === undefined || this.breaker.isClosed)) {
         this.invoke(new Delivery(message, settle));
         return undefined;
       }
@@ -124,13 +134,14 @@ export class Mailbox {
     this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined ? undefined : settle));
     this.size++;
     if (this.handler === undefined) settle?.(okOutcome(this.agentId));
-    else if (this.active === 0) this.pump();
+    else if (this.active === 0 || (message.priority === CRITICAL && this.active < this.criticalLimit)) this.pump();
     return undefined;
   }
 
   subscribe(handler: MessageHandler, options: SubscribeOptions): void {
     this.handler = handler;
     this.concurrency = options.concurrency ?? 1;
+    this.criticalLimit = this.concurrency + (options.criticalReserve ?? 0);
     this.breaker = this.hooks.subscriberBreaker(this.agentId);
     this.pump();
   }
@@ -212,6 +223,7 @@ export class Mailbox {
 
   private invoke(delivery: Delivery): void {
     this.active++;
+    if (delivery.message.priority !== CRITICAL) this.activeNonCritical++;
     let result: unknown;
     try {
       const chaos = this.hooks.chaos;
@@ -237,6 +249,7 @@ export class Mailbox {
     delivery.done = true;
     if (delivery.deadline !== 0) this.hooks.untrackAsync(delivery);
     this.active--;
+    if (delivery.message.priority !== CRITICAL) this.activeNonCritical--;
     const breaker = this.breaker;
     if (breaker !== undefined) {
       const wasClosed = breaker.isClosed;
@@ -258,7 +271,7 @@ export class Mailbox {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.handler !== undefined && this.active < this.concurrency && this.size > 0) {
+      while (this.handler !== undefined && this.size > 0 && this.active < this.criticalLimit && (this.activeNonCritical < this.concurrency || this.queues[CRITICAL]!.length > 0)) {
         if (this.breaker !== undefined && !this.breaker.isClosed && !this.mayTry(this.breaker)) break;
         this.invoke(this.next()!);
       }

@@ -112,9 +112,13 @@ export class DeliveryManager implements MailboxHooks {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new BusError(ErrorCode.INVALID_ARGUMENT, 'subscribe concurrency must be a positive integer');
     }
+    const criticalReserve = options.criticalReserve ?? 0;
+    if (!Number.isInteger(criticalReserve) || criticalReserve < 0) {
+      throw new BusError(ErrorCode.INVALID_ARGUMENT, 'subscribe criticalReserve must be an integer >= 0');
+    }
     const mailbox = this.mailbox(agentId, tenantId);
     if (mailbox.subscribed) throw new BusError(ErrorCode.ALREADY_SUBSCRIBED, `agent ${agentId} already has a subscriber`);
-    mailbox.subscribe(handler, { concurrency });
+    mailbox.subscribe(handler, { concurrency, criticalReserve });
     return () => mailbox.unsubscribe(handler);
   }
 

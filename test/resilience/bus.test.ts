@@ -206,3 +206,28 @@ describe('chaos through the bus', () => {
     assert.equal(resilience.breakers.get('redis-cache')!.state, 'closed');
   });
 });
+
+describe('critical reserve', () => {
+  it('a CRITICAL message gets a reserved handler slot and does not wait for lower-priority work in flight', async (t) => {
+    const { bus } = await makeBus(t);
+    const started: number[] = [];
+    const release: Array<() => void> = [];
+    bus.subscribe(
+      'bob',
+      (m: AgentMessage) =>
+        new Promise<void>((resolve) => {
+          started.push(m.priority);
+          release.push(resolve);
+        }),
+      { concurrency: 1, criticalReserve: 1 },
+    );
+    await bus.send(msg('bob', { priority: 0 }));
+    await bus.send(msg('bob', { priority: 2 }));
+    await bus.send(msg('bob', { priority: 3 }));
+    assert.deepEqual(started, [0, 3], 'the CRITICAL one started beside the LOW one; HIGH waits');
+    release.shift()!();
+    await until(() => started.length === 3);
+    assert.deepEqual(started, [0, 3, 2]);
+    for (const r of release) r();
+  });
+});
