@@ -39,6 +39,19 @@ async function call(base: string, method: string, url: string, body?: unknown, h
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Sends an ordinary message, retrying while the bus sheds load (503 BACKPRESSURE, "retry later"):
+ * the shared test machine is often loaded enough for the bus's event-loop-lag shedding to start.
+ */
+async function sendAccepted(base: string, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await call(base, 'POST', '/v1/messages', body);
+    const code = (r.body.error as { code?: string } | undefined)?.code;
+    if (r.status !== 503 || code !== 'BACKPRESSURE' || attempt >= 50) return r;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Pulls everything that arrives for `agentId` within waitMs, acknowledging it. */
 async function drain(base: string, agentId: string, waitMs: number, headers: Record<string, string> = {}): Promise<Delivery[]> {
   const got: Delivery[] = [];
@@ -109,7 +122,7 @@ describe('reviewer dashboard in Chromium', () => {
       const base = server.url;
       for (const agentId of ['planner', 'worker']) assert.equal((await call(base, 'POST', '/v1/agents', { agentId, tenantId: 'acme' })).status, 201);
       assert.deepEqual(await drain(base, 'worker', 100), []); // opens the worker's delivery session
-      const normal = await call(base, 'POST', '/v1/messages', { ...held({ text: 'status report' }), priority: 'NORMAL' });
+      const normal = await sendAccepted(base, { ...held({ text: 'status report' }), priority: 'NORMAL' });
       assert.equal(normal.body.status, 'delivered');
       assert.deepEqual((await drain(base, 'worker', 300)).map((d) => d.message.messageId), [normal.body.messageId]);
 
@@ -122,14 +135,14 @@ describe('reviewer dashboard in Chromium', () => {
       // Some ordinary traffic, spread over a couple of seconds, for the rates, the chart and the sampled latency.
       const burst: string[] = [];
       for (let i = 0; i < 64; i++) {
-        const r = await call(base, 'POST', '/v1/messages', { ...held({ text: `progress ${i}` }), priority: 'NORMAL' });
-        assert.equal(r.body.status, 'delivered');
+        const r = await sendAccepted(base, { ...held({ text: `progress ${i}` }), priority: 'NORMAL' });
+        assert.equal(r.body.status, 'delivered', JSON.stringify(r.body));
         burst.push(r.body.messageId as string);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       assert.deepEqual((await drain(base, 'worker', 300)).map((d) => d.message.messageId), burst);
       await page.locator('#lat-p50').filter({ hasNotText: '–' }).waitFor();
-      await page.locator('#total-sent').getByText('65 total').waitFor();
+      await page.locator('#total-delivered').getByText('65 total').waitFor();
 
       const approveMe = await call(base, 'POST', '/v1/messages', held({ action: 'deploy payments-api v2.4.1 to production', ticket: 'CHG-1042' }));
       const rejectMe = await call(base, 'POST', '/v1/messages', held({ action: 'delete the production customer database', ticket: 'CHG-1043' }));

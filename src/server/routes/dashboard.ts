@@ -46,6 +46,8 @@ function whoami(p: Principal) {
   };
 }
 
+const END_GRACE_MS = 250;
+
 /** One SSE response. Writes are skipped (and counted) while the socket is not drained. */
 class EventStream {
   private congested = false;
@@ -72,10 +74,12 @@ class EventStream {
     if (!this.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)) this.congested = true;
   }
 
+  /** Ends the response; a client that does not read the rest is cut off after a short grace, so shutdown never waits on it. */
   end(): void {
     if (this.closed) return;
     this.closed = true;
     this.raw.end();
+    if (!this.raw.writableFinished) setTimeout(() => this.raw.destroy(), END_GRACE_MS).unref();
   }
 }
 
@@ -183,7 +187,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: ServerContext, option
       }
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', 'x-accel-buffering': 'no' });
       const viewer: Viewer = { principal: p, scope: tenantScope(p), admin: hasRole(p, Role.ADMIN) };
       const stream = new EventStream(viewer, raw, counters);
       streams.add(stream);
