@@ -27,6 +27,8 @@ export interface GuardCounters {
   chaosInjected: number;
 }
 
+const NOT_CONNECTED = new Error('redis client not connected');
+
 /** Chaos latency/error for a synchronous call site: only errors can be injected synchronously. */
 function syncChaos(chaos: ChaosEngine | undefined, target: string): Error | undefined {
   return chaos !== undefined && chaos.armed ? chaos.errorFor(target) : undefined;
@@ -150,7 +152,12 @@ export function guardRedisTier(client: RedisTierClient, breaker: Breaker, chaos:
         counters.shortCircuited++;
         return false;
       }
-      return client.isReady;
+      // A disconnected client is a failure of the dependency, so an outage opens the breaker.
+      if (!client.isReady) {
+        breaker.failure(NOT_CONNECTED);
+        return false;
+      }
+      return true;
     },
     get: (key) => call(() => client.get(key)),
     set: (key, value, options) => call(() => client.set(key, value, options)),
