@@ -16,7 +16,9 @@ export interface JournalOptions {
   maxBatchRecords?: number;
   /**
    * Under backlog (the seal worker already has MAX_SEALS_IN_FLIGHT batches), batches that waited
-   * are sealed together, up to this many records. Default 16 384 (at least maxBatchRecords).
+   * are sealed together, up to this many records — and up to maxPendingRecords / 8, so that the
+   * batches at the worker never hold more than half the buffer. Default 16 384 (at least
+   * maxBatchRecords).
    */
   maxBatchRecordsUnderLoad?: number;
   /** ... or this long after its first record. Default 10 ms. */
@@ -89,11 +91,14 @@ function resolveConfig(options: JournalOptions): JournalConfig {
   const maxBatchRecords = positiveInteger(options, 'maxBatchRecords', JOURNAL_DEFAULTS.maxBatchRecords, 1);
   const maxBatchRecordsUnderLoad = positiveInteger(options, 'maxBatchRecordsUnderLoad', Math.max(maxBatchRecords, JOURNAL_DEFAULTS.maxBatchRecordsUnderLoad), maxBatchRecords);
   const maxPendingRecords = positiveInteger(options, 'maxPendingRecords', JOURNAL_DEFAULTS.maxPendingRecords, 1);
+  // Records are freed a whole batch at a time: batches as big as the buffer would stall appends
+  // while the worker is merely busy.
+  const underLoad = Math.max(maxBatchRecords, Math.min(maxBatchRecordsUnderLoad, Math.floor(maxPendingRecords / (2 * MAX_SEALS_IN_FLIGHT))));
   positiveInteger(options, 'maxFileBytes', JOURNAL_DEFAULTS.maxFileBytes, 1);
   positiveInteger(options, 'fsyncIntervalMs', JOURNAL_DEFAULTS.fsyncIntervalMs, 1);
   return {
     maxBatchRecords,
-    maxBatchRecordsUnderLoad,
+    maxBatchRecordsUnderLoad: underLoad,
     maxBatchDelayMs: positiveInteger(options, 'maxBatchDelayMs', JOURNAL_DEFAULTS.maxBatchDelayMs, 0),
     maxPendingRecords,
     includeContent: options.includeContent ?? false,

@@ -168,6 +168,30 @@ describe('journal pipeline: coalesced writes, batches in flight, adaptive batch 
     }
   });
 
+  it('batches grown under load hold at most maxPendingRecords / 8 records', async () => {
+    const worker = gateSealWorker();
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await openJournal({ dir, maxBatchRecords: 4, maxBatchRecordsUnderLoad: 1024, maxPendingRecords: 64, fsync: 'never' });
+      let seq = 0;
+      for (let wave = 0; wave < 16; wave++) {
+        for (let k = 0; k < 4; k++) assert.equal(journal.append(entry(++seq)), true);
+        await turn();
+      }
+      assert.equal(journal.writable, false, 'the buffer is full');
+      worker.release();
+      await journal.flush();
+      const counts = worker.submitted.map((job) => job.count);
+      assert.equal(counts.reduce((a, b) => a + b, 0), 64);
+      assert.equal(Math.max(...counts), 8, `grown to 64 / 8 and no further: ${counts.join(',')}`);
+      await journal.close();
+      assert.equal((await verifyJournal(dir, { expectHead: journal.stats().head })).ok, true);
+    } finally {
+      worker.restore();
+      await cleanup();
+    }
+  });
+
   it('rejects maxBatchRecordsUnderLoad below maxBatchRecords', async () => {
     const { dir, cleanup } = await tempDir();
     try {
