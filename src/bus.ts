@@ -1,4 +1,6 @@
 import { BusError, ErrorCode, RejectionCode } from './errors.js';
+import path from 'node:path';
+import { DeliveryLedger } from './delivery/ledger.js';
 import { DeliveryManager } from './delivery/manager.js';
 import type { DeliveryOutcome, MessageHandler, SubscribeOptions } from './delivery/mailbox.js';
 import { StaticHashAuthority, type HashAuthority } from './governance/hash-authority.js';
@@ -127,6 +129,12 @@ export interface AgentBusOptions extends GovernanceOptions {
   resilience?: Resilience | ResilienceOptions | false;
   /** Fault injection (shorthand for resilience.chaos); refused unless { enabled: true }. */
   chaos?: ChaosOptions;
+  /**
+   * Crash safety for accepted messages: a write-ahead delivery ledger in `dir` (default
+   * `<dataDir>/delivery`). After a SIGKILL, messages accepted but not yet handled (or taken) go back
+   * into their agent's mailbox when the agent's mailbox is next opened. Default off.
+   */
+  deliveryLedger?: false | { dir?: string };
   clock?: () => number;
 }
 
@@ -181,6 +189,7 @@ export class AgentBus {
   private readonly drainTimeoutMs: number;
   private readonly failureListeners: DeliveryFailureListener[] = [];
   private readonly resilienceKit: Resilience | undefined;
+  private readonly ledgerDir: string | undefined;
   private readonly shedder: LoadShedder | undefined;
   private sequence = 0;
   private running = false;
@@ -215,6 +224,13 @@ export class AgentBus {
       throw invalidOption((error as Error).message);
     }
     this.resilienceKit = createResilience(options);
+    const ledger = options.deliveryLedger;
+    if (ledger !== undefined && ledger !== false) {
+      if (typeof ledger !== 'object' || ledger === null) throw invalidOption('deliveryLedger must be false or { dir }');
+      const dir = ledger.dir ?? (options.dataDir === undefined ? undefined : path.join(options.dataDir, 'delivery'));
+      if (typeof dir !== 'string' || dir === '') throw invalidOption('deliveryLedger needs a dir (or dataDir)');
+      this.ledgerDir = dir;
+    }
     this.shedder = this.resilienceKit?.shedder;
     this.delivery = new DeliveryManager({
       inboxCapacity: positiveInt('inboxCapacity', options.inboxCapacity, 10_000),
@@ -294,6 +310,7 @@ export class AgentBus {
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
     this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
     kit?.start();
+    if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir);
     this.holdHandler = governance.deliberation;
     if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
@@ -385,6 +402,8 @@ export class AgentBus {
     await this.metering?.stop();
     await this.journalSink?.flush?.();
     await this.resilienceKit?.stop();
+    this.delivery.ledger?.close();
+    this.delivery.ledger = undefined;
     await this.governance?.close();
     this.running = false;
     this.stopping = false;

@@ -4,6 +4,7 @@ import type { AgentMessage } from '../message/schema.js';
 import { isThenable } from '../governance/verdict.js';
 import type { Breaker } from '../resilience/breaker.js';
 import type { ChaosEngine } from '../resilience/chaos.js';
+import type { DeliveryLedger } from './ledger.js';
 import { Ring } from './ring.js';
 
 export interface DeliveryContext {
@@ -59,6 +60,8 @@ export interface MailboxHooks {
   /** Inbox limit per priority (LOW, NORMAL, HIGH, CRITICAL), from the shedding watermarks. */
   limits(capacity: number): readonly number[];
   readonly chaos: ChaosEngine | undefined;
+  /** Write-ahead record of deliveries (crash safety), when configured. */
+  readonly ledger: DeliveryLedger | undefined;
   /** Called when a subscriber's breaker opens (paused) and when it closes again (resumed). */
   onPause(agentId: string, paused: boolean): void;
 }
@@ -122,6 +125,7 @@ export class Mailbox {
   offer(message: AgentMessage, settle: Settle | undefined): RejectionCode | undefined {
     if (this.handler !== undefined) {
       if (this.size === 0 && this.active < this.criticalLimit && (this.activeNonCritical < this.concurrency || message.priority === CRITICAL) && (this.breaker === undefined || this.breaker.isClosed)) {
+        this.hooks.ledger?.accepted(this.agentId, this.tenantId, message);
         this.invoke(new Delivery(message, settle));
         return undefined;
       }
@@ -131,6 +135,7 @@ export class Mailbox {
       return undefined;
     }
     if (this.size >= this.limitByPriority[message.priority]!) return RejectionCode.BACKPRESSURE;
+    this.hooks.ledger?.accepted(this.agentId, this.tenantId, message);
     this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined ? undefined : settle));
     this.size++;
     if (this.handler === undefined) settle?.(okOutcome(this.agentId));
@@ -153,6 +158,15 @@ export class Mailbox {
     return true;
   }
 
+  /** Puts back messages recovered from the delivery ledger after a restart (already recorded there; not refused when full). */
+  restore(messages: readonly AgentMessage[]): void {
+    for (const message of messages) {
+      this.queues[message.priority]!.push(new Delivery(message, undefined));
+      this.size++;
+    }
+    this.pump();
+  }
+
   /** Whether the size at which a message of this priority is refused has been reached. */
   full(priority: number): boolean {
     return this.size >= this.limitByPriority[priority]!;
@@ -162,6 +176,7 @@ export class Mailbox {
   take(): AgentMessage | undefined {
     const delivery = this.next();
     if (delivery === undefined) return undefined;
+    this.hooks.ledger?.done(this.agentId, delivery.message.messageId);
     // Queued for a push subscriber that has since gone: handing it to a receiver delivers it.
     delivery.settle?.(okOutcome(this.agentId));
     return delivery.message;
@@ -198,6 +213,7 @@ export class Mailbox {
     const discarded = this.size;
     let delivery: Delivery | undefined;
     while ((delivery = this.next()) !== undefined) {
+      this.hooks.ledger?.done(this.agentId, delivery.message.messageId);
       delivery.settle?.({ agentId: this.agentId, ok: false, code: RejectionCode.UNKNOWN_RECIPIENT, reason: 'the agent left before the message was handled' });
     }
     if (this.waiters !== undefined) for (const waiter of this.waiters.drain()) waiter(null);
@@ -250,6 +266,7 @@ export class Mailbox {
     if (delivery.deadline !== 0) this.hooks.untrackAsync(delivery);
     this.active--;
     if (delivery.message.priority !== CRITICAL) this.activeNonCritical--;
+    this.hooks.ledger?.done(this.agentId, delivery.message.messageId);
     const breaker = this.breaker;
     if (breaker !== undefined) {
       const wasClosed = breaker.isClosed;

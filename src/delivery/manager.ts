@@ -3,6 +3,7 @@ import type { AgentMessage } from '../message/schema.js';
 import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { ChaosEngine } from '../resilience/chaos.js';
 import type { BreakerRegistry } from '../resilience/registry.js';
+import type { DeliveryLedger } from './ledger.js';
 import { Mailbox, type Delivery, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
 
 export interface DeliveryOptions {
@@ -49,6 +50,7 @@ export class DeliveryManager implements MailboxHooks {
   private paused = 0;
   private pauses = 0;
   readonly chaos: ChaosEngine | undefined;
+  ledger: DeliveryLedger | undefined;
   private readonly breakers: BreakerRegistry | undefined;
   private readonly subscriberBreakerOptions: BreakerOptions | false;
   private readonly watermarks: readonly [number, number, number];
@@ -99,6 +101,10 @@ export class DeliveryManager implements MailboxHooks {
       mailbox?.close();
       mailbox = new Mailbox(agentId, tenantId, this.inboxCapacity, this);
       this.mailboxes.set(agentId, mailbox);
+      if (this.ledger !== undefined) {
+        const recovered = this.ledger.takePending(agentId, tenantId);
+        if (recovered.length > 0) mailbox.restore(recovered);
+      }
     }
     return mailbox;
   }
