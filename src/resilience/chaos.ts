@@ -271,8 +271,9 @@ export class ChaosEngine {
     const delay = this.latencyFor(target);
     const error = this.errorFor(target);
     if (delay === 0) return error === undefined ? undefined : Promise.reject(error);
+    // Not unref'd: a delayed call is pending work, as a slow dependency's socket would be.
     return new Promise((resolve, reject) => {
-      setTimeout(() => (error === undefined ? resolve() : reject(error)), delay).unref();
+      setTimeout(() => (error === undefined ? resolve() : reject(error)), delay);
     });
   }
 
