@@ -68,15 +68,18 @@ export class BatchSealer {
       const end = input.indexOf(NEWLINE, pos);
       if (end === -1) throw new Error(`seal job holds fewer than ${count} records`);
       const start = offset;
+      // Plain views and TypedArray set: Buffer's subarray and copy add argument handling per call.
       if (mark !== -1 && mark < end) {
         // `{...}` MARK pre-image: the line becomes `{...,"digest":"<hex>"}`.
-        offset += input.copy(out, offset, pos, mark - 1);
-        offset += out.write(digestTail(sha256(input.subarray(mark + 1, end))), offset, 'latin1');
+        out.set(new Uint8Array(input.buffer, input.byteOffset + pos, mark - 1 - pos), offset);
+        offset += mark - 1 - pos;
+        offset += out.write(digestTail(sha256(new Uint8Array(input.buffer, input.byteOffset + mark + 1, end - mark - 1))), offset, 'latin1');
         mark = input.indexOf(DIGEST_MARK, end);
       } else {
-        offset += input.copy(out, offset, pos, end);
+        out.set(new Uint8Array(input.buffer, input.byteOffset + pos, end - pos), offset);
+        offset += end - pos;
       }
-      leaves[i] = sha256(out.subarray(start, offset));
+      leaves[i] = sha256(new Uint8Array(out.buffer, out.byteOffset + start, offset - start));
       out[offset++] = NEWLINE;
       pos = end + 1;
     }
