@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { FileSink, MAX_SEALS_IN_FLIGHT, openJournal, verifyJournal, type JournalEntry, type JournalSink, type SealedBatch, type SinkRecovery } from '../../src/journal/index.js';
 import { WorkerSealBackend } from '../../src/journal/seal-backend.js';
 import type { SealedJob, SealJob } from '../../src/journal/sealer.js';
@@ -190,6 +191,65 @@ describe('journal pipeline: coalesced writes, batches in flight, adaptive batch 
       worker.restore();
       await cleanup();
     }
+  });
+
+  it('any interleaving of waves, flushes, slow sink calls and a small buffer keeps order, the chain and the counts', async () => {
+    const waveArb = fc.record({ size: fc.integer({ min: 1, max: 40 }), flush: fc.boolean(), sinkDelay: fc.integer({ min: 0, max: 3 }) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(waveArb, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 8, max: 120 }),
+        fc.constantFrom<'worker' | 'inline'>('worker', 'inline'),
+        async (waves, maxBatchRecords, maxPendingRecords, sealing) => {
+          const { dir, cleanup } = await tempDir();
+          try {
+            let delay = 0;
+            const inner = new FileSink({ dir, fsync: 'never' });
+            // Each sink call takes `delay` event-loop turns: batches pile up behind it.
+            const sink: JournalSink = {
+              open: () => inner.open(),
+              write: (chunk, batch) => inner.write(chunk, batch),
+              writeBatches: async (chunks, batches) => {
+                for (let i = 0; i < delay; i++) await turn();
+                await inner.writeBatches(chunks, batches);
+              },
+              sync: () => inner.sync(),
+              close: () => inner.close(),
+              readTail: (n) => inner.readTail(n),
+              stats: () => inner.stats(),
+            };
+            const journal = await openJournal({ sink, maxBatchRecords, maxPendingRecords, sealing, maxBatchDelayMs: 1 });
+            let accepted = 0;
+            let refused = 0;
+            for (const wave of waves) {
+              delay = wave.sinkDelay;
+              for (let k = 0; k < wave.size; k++) {
+                if (journal.append(entry(accepted + 1))) accepted++;
+                else refused++;
+              }
+              if (wave.flush) {
+                const upTo = journal.stats().lastSeq;
+                await journal.flush();
+                assert.ok(journal.stats().recordsWritten >= upTo, 'flush waits for everything appended before it');
+              } else {
+                await turn();
+              }
+            }
+            await journal.close();
+            const stats = journal.stats();
+            assert.deepEqual({ appended: stats.appended, refused: stats.refused, written: stats.recordsWritten, pending: stats.pending, lost: stats.lost }, { appended: accepted, refused, written: accepted, pending: 0, lost: 0 });
+            const report = await verifyJournal(dir, { expectHead: stats.head });
+            assert.equal(report.ok, true, JSON.stringify(report.issues.slice(0, 3)));
+            assert.equal(report.records, accepted);
+            assert.deepEqual((await journal.tail(accepted)).map((r) => r['messageId']), Array.from({ length: accepted }, (_, i) => `msg-${i + 1}`), 'records in append order');
+          } finally {
+            await cleanup();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('rejects maxBatchRecordsUnderLoad below maxBatchRecords', async () => {
