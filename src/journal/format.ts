@@ -40,14 +40,31 @@ export interface SealInput {
 
 /** Builds a seal for a batch of leaf hashes; returns it and its line (canonical JSON, no newline). */
 export function buildSeal(input: SealInput): { seal: Seal; line: string } {
+  return linkSeal({ ...input, count: input.leaves.length, root: merkleRoot(input.leaves), leaves: encodeLeafPrefixes(input.leaves) });
+}
+
+/** What a seal needs of its batch once the records are hashed (the Merkle root and the encoded leaf prefixes). */
+export interface HashedSealInput {
+  seal: number;
+  first: number;
+  count: number;
+  root: string;
+  leaves: string;
+  prev: string;
+  at: number;
+  recovery?: Seal['recovery'];
+}
+
+/** The seal of a hashed batch, linked to the previous seal: the seal and its line (canonical JSON, no newline). */
+export function linkSeal(input: HashedSealInput): { seal: Seal; line: string } {
   const body: Omit<Seal, 'hash'> = {
     v: JOURNAL_FORMAT_VERSION,
     seal: input.seal,
     first: input.first,
-    last: input.first + input.leaves.length - 1,
-    count: input.leaves.length,
-    root: merkleRoot(input.leaves),
-    leaves: encodeLeafPrefixes(input.leaves),
+    last: input.first + input.count - 1,
+    count: input.count,
+    root: input.root,
+    leaves: input.leaves,
     prev: input.prev,
     at: input.at,
     ...(input.recovery === undefined ? {} : { recovery: input.recovery }),

@@ -2,8 +2,8 @@ import { BusError, ErrorCode } from '../errors.js';
 import { FileSink, FILE_SINK_DEFAULTS } from './file-sink.js';
 import { checkSeal, GENESIS_HASH, parseLine } from './format.js';
 import { BatchEncoder } from './record.js';
-import { createSealBackend, Sealing, type SealBackend } from './seal-backend.js';
-import type { SealedJob, SealJob } from './sealer.js';
+import { createSealBackend, InlineSealBackend, Sealing, type SealBackend } from './seal-backend.js';
+import { SealChain, type HashedBatch, type SealedJob, type SealJob } from './sealer.js';
 import type { JournalSink, SealedBatch } from './sink.js';
 import { FsyncPolicy, type ChainHead, type JournalEntry, type JournalRecord, type JournalStats, type OpenReport, type Seal } from './types.js';
 
@@ -28,8 +28,8 @@ export interface JournalOptions {
   /** Store the whole message in each record, not only its digest. Default false. */
   includeContent?: boolean;
   /**
-   * Where batches are hashed and sealed: 'worker' (default) on a worker thread shared by the
-   * process's journals, so the appending thread only encodes records; 'inline' on this thread.
+   * Where batches are hashed: 'worker' (default) on a worker thread shared by the process's
+   * journals, so the appending thread only encodes records and links seals; 'inline' on this thread.
    */
   sealing?: Sealing;
   fsync?: FsyncPolicy;
@@ -120,10 +120,10 @@ interface Piece {
   recovery?: Seal['recovery'];
 }
 
-/** A batch at the seal backend; `sealed` is set when it comes back (answers are taken in order). */
+/** A batch at the seal backend; `hashed` is set when it comes back (batches are linked in order). */
 interface InFlightSeal {
   count: number;
-  sealed: SealedJob | null;
+  hashed: HashedBatch | null;
 }
 
 /** Someone waiting (flush, close) until every record up to `seq` is written or lost. */
@@ -136,13 +136,19 @@ interface Waiter {
  * Append-only, hash-chained journal of governance decisions, as a three-stage pipeline:
  * `append` only queues; the appending thread encodes the queued entries (on the next turn once a
  * batch is full or the pipeline is busy, else on one timer); the seal backend (a worker thread by
- * default) hashes and seals up to MAX_SEALS_IN_FLIGHT batches at a time; every batch that is
+ * default) hashes up to MAX_SEALS_IN_FLIGHT batches at a time, and this thread links them into
+ * the chain in order (helping with the hashing when the worker falls behind); every batch that is
  * sealed when the sink becomes free goes out in one sink call (writev for the file sink).
  */
 export class Journal {
   private readonly sink: JournalSink;
   private readonly config: JournalConfig;
   private readonly sealer: SealBackend;
+  /** Links hashed batches into the chain, in order, on this thread. */
+  private readonly chain: SealChain;
+  /** Hashes a batch on this thread when the seal worker is behind (worker sealing only). */
+  private helper: InlineSealBackend | null = null;
+  private helpedBatches = 0;
   private readonly encoder: BatchEncoder;
   private batch: JournalEntry[] = [];
   /** Encoded records waiting for the seal backend (in order). */
@@ -185,7 +191,8 @@ export class Journal {
     this.batchTarget = config.maxBatchRecords;
     this.report = report;
     this.encoder = new BatchEncoder(config.includeContent);
-    this.sealer = createSealBackend(config.sealing, { seal: head.seal, hash: head.hash });
+    this.sealer = createSealBackend(config.sealing);
+    this.chain = new SealChain({ seal: head.seal, hash: head.hash });
     if (reseal !== undefined && reseal.lines.length > 0) {
       // Lines read back from the file are complete records (parseLine accepted them as JSON, so
       // they hold no digest marks): sealed again as they are, as a batch of their own.
@@ -264,6 +271,7 @@ export class Journal {
       refused: this.refused,
       pending: this.batch.length + this.unwritten,
       sealedBatches: this.sealedBatches,
+      helpedBatches: this.helpedBatches,
       recordsWritten: this.recordsWritten,
       bytesWritten: sink.bytesWritten,
       fsyncs: sink.fsyncs,
@@ -330,9 +338,16 @@ export class Journal {
         if (!force && this.sealing.length >= MAX_SEALS_IN_FLIGHT) {
           // Backlog: what waits now is sealed in bigger batches (fewer round trips and seal lines).
           this.batchTarget = Math.min(this.batchTarget * 2, this.config.maxBatchRecordsUnderLoad);
+          if (this.config.sealing === Sealing.WORKER && this.batch.length + this.unwritten >= this.config.maxPendingRecords / 2) {
+            // The worker is behind and the buffer is half full: this thread hashes one batch
+            // itself (per turn) rather than let appends be refused while it has time to spare.
+            this.helper ??= new InlineSealBackend();
+            this.helpedBatches++;
+            this.submit(this.takeJob(), this.helper);
+          }
           return;
         }
-        this.submit(this.takeJob());
+        this.submit(this.takeJob(), this.sealer);
       }
     } finally {
       this.pumping = false;
@@ -354,39 +369,39 @@ export class Journal {
     return { bytes: parts ?? first.bytes, first: first.first, count, at };
   }
 
-  private submit(job: SealJob): void {
-    const slot: InFlightSeal = { count: job.count, sealed: null };
+  private submit(job: SealJob, backend: SealBackend): void {
+    const slot: InFlightSeal = { count: job.count, hashed: null };
     this.sealing.push(slot);
-    let sealed: SealedJob | Promise<SealedJob>;
+    let hashed: HashedBatch | Promise<HashedBatch>;
     try {
-      sealed = this.sealer.seal(job);
+      hashed = backend.seal(job);
     } catch (error) {
       this.fail(asError(error));
       return;
     }
-    if (sealed instanceof Promise) {
-      sealed.then(
+    if (hashed instanceof Promise) {
+      hashed.then(
         (result) => {
-          slot.sealed = result;
+          slot.hashed = result;
           this.takeSealed();
         },
         (error: unknown) => this.fail(asError(error)),
       );
     } else {
-      slot.sealed = sealed;
+      slot.hashed = hashed;
       this.takeSealed();
     }
   }
 
-  /** Moves the batches that came back, in order, to the write queue; the head moves with them. */
+  /** Links the batches that came back, in order, and moves them to the write queue; the head moves with them. */
   private takeSealed(): void {
     if (this.failure !== null) return;
-    while (this.sealing.length > 0 && this.sealing[0]!.sealed !== null) {
-      const { sealed } = this.sealing.shift()!;
-      const { seal } = sealed!;
+    while (this.sealing.length > 0 && this.sealing[0]!.hashed !== null) {
+      const sealed = this.chain.link(this.sealing.shift()!.hashed!);
+      const { seal } = sealed;
       this.head = { seal: seal.seal, seq: seal.last, hash: seal.hash };
       this.sealedBatches++;
-      this.toWrite.push(sealed!);
+      this.toWrite.push(sealed);
     }
     this.pumpWrite();
     this.pumpSeals(false);

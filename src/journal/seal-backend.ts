@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromSealWorker, ToSealWorker } from './seal-protocol.js';
-import { BatchSealer, type SealedJob, type SealHead, type SealJob } from './sealer.js';
+import { RecordHasher, type HashedBatch, type SealJob } from './sealer.js';
 
-/** Where a journal's batches are hashed and sealed. */
+/**
+ * Where a journal's batches are hashed (record digests, leaves, Merkle root): the heavy part of
+ * sealing. The journal links the hashed batches into its chain itself, in order.
+ */
 export interface SealBackend {
-  /** Seals batches in call order. The inline backend answers synchronously. */
-  seal(job: SealJob): SealedJob | Promise<SealedJob>;
+  /** Hashes a batch. The inline backend answers synchronously; the worker answers in call order. */
+  seal(job: SealJob): HashedBatch | Promise<HashedBatch>;
   /** Resolves once batches are sealed without a start-up delay (the worker thread has loaded). */
   ready(): Promise<void>;
   /** Releases the backend (after the last seal settled). */
@@ -23,14 +26,10 @@ export const Sealing = {
 export type Sealing = (typeof Sealing)[keyof typeof Sealing];
 
 export class InlineSealBackend implements SealBackend {
-  private readonly sealer: BatchSealer;
+  private readonly hasher = new RecordHasher();
 
-  constructor(head: SealHead) {
-    this.sealer = new BatchSealer(head);
-  }
-
-  seal(job: SealJob): SealedJob {
-    return this.sealer.seal(job);
+  seal(job: SealJob): HashedBatch {
+    return this.hasher.hash(job);
   }
 
   ready(): Promise<void> {
@@ -54,7 +53,7 @@ function transferable(bytes: Uint8Array | readonly Uint8Array[]): ArrayBuffer[] 
 const WORKER_IDLE_MS = 2000;
 
 interface Waiting {
-  resolve(sealed: SealedJob): void;
+  resolve(batch: HashedBatch): void;
   reject(error: Error): void;
 }
 
@@ -96,17 +95,15 @@ class SealWorker {
     this.worker.on('exit', (code) => this.fail(new Error(`journal seal worker exited (code ${code})`)));
   }
 
-  open(journal: number, head: SealHead): void {
+  open(): void {
     this.journals++;
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    this.post({ op: 'open', journal, head });
   }
 
-  close(journal: number): void {
+  close(): void {
     this.journals--;
     if (this.failure !== null) return;
-    this.post({ op: 'close', journal });
     if (this.journals === 0) {
       this.idleTimer = setTimeout(() => {
         this.idleTimer = null;
@@ -120,18 +117,14 @@ class SealWorker {
     return this.whenLoaded;
   }
 
-  seal(journal: number, job: SealJob): Promise<SealedJob> {
+  seal(job: SealJob): Promise<HashedBatch> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise<SealedJob>((resolve, reject) => {
+    return new Promise<HashedBatch>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ op: 'seal', journal, id, job } satisfies ToSealWorker, transferable(job.bytes));
+      this.worker.postMessage({ op: 'seal', id, job } satisfies ToSealWorker, transferable(job.bytes));
     });
-  }
-
-  private post(message: ToSealWorker): void {
-    this.worker.postMessage(message);
   }
 
   private answer(reply: FromSealWorker): void {
@@ -146,7 +139,7 @@ class SealWorker {
     this.waiting.delete(reply.id);
     if (this.waiting.size === 0 && this.loaded) this.worker.unref();
     if ('error' in reply) waiting.reject(new Error(`journal seal worker: ${reply.error}`));
-    else waiting.resolve({ chunk: reply.chunk, seal: reply.seal });
+    else waiting.resolve(reply.batch);
   }
 
   private stop(): void {
@@ -168,23 +161,21 @@ class SealWorker {
 }
 
 let shared: SealWorker | null = null;
-let nextJournal = 1;
 
 export class WorkerSealBackend implements SealBackend {
   private readonly worker: SealWorker;
-  private readonly journal = nextJournal++;
   private released = false;
 
-  constructor(head: SealHead) {
+  constructor() {
     shared ??= new SealWorker((gone) => {
       if (shared === gone) shared = null;
     });
     this.worker = shared;
-    this.worker.open(this.journal, head);
+    this.worker.open();
   }
 
-  seal(job: SealJob): Promise<SealedJob> {
-    return this.worker.seal(this.journal, job);
+  seal(job: SealJob): Promise<HashedBatch> {
+    return this.worker.seal(job);
   }
 
   ready(): Promise<void> {
@@ -194,10 +185,10 @@ export class WorkerSealBackend implements SealBackend {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.worker.close(this.journal);
+    this.worker.close();
   }
 }
 
-export function createSealBackend(sealing: Sealing, head: SealHead): SealBackend {
-  return sealing === Sealing.INLINE ? new InlineSealBackend(head) : new WorkerSealBackend(head);
+export function createSealBackend(sealing: Sealing): SealBackend {
+  return sealing === Sealing.INLINE ? new InlineSealBackend() : new WorkerSealBackend();
 }

@@ -1,5 +1,6 @@
-import { buildSeal } from './format.js';
+import { encodeLeafPrefixes, linkSeal } from './format.js';
 import { sha256 } from './hash.js';
+import { merkleRoot } from './merkle.js';
 import { DIGEST_MARK, digestTail } from './record.js';
 import type { Seal } from './types.js';
 
@@ -21,6 +22,22 @@ export interface SealedJob {
   seal: Seal;
 }
 
+/**
+ * A batch whose records are final (digests filled in) and hashed, not yet chained: `chunk` holds
+ * the records' `length` bytes, followed by room for the seal line.
+ */
+export interface HashedBatch {
+  chunk: Uint8Array;
+  length: number;
+  first: number;
+  count: number;
+  at: number;
+  recovery?: Seal['recovery'];
+  /** Merkle root over the record lines, and the base64 leaf prefixes, as the seal holds them. */
+  root: string;
+  leaves: string;
+}
+
 export interface SealHead {
   seal: number;
   hash: string;
@@ -31,33 +48,26 @@ const SCRATCH_BYTES = 1 << 20;
 const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
 /** Room for a seal line apart from its leaves list (about 330 bytes with a recovery field). */
 const SEAL_LINE_BYTES = 1024;
-/** Base64 of an 8-byte leaf prefix, per record, in the seal's leaves list (rounded up). */
-const LEAF_LIST_BYTES = 12;
 const DIGEST_TAIL_BYTES = 80;
 const NEWLINE = 10;
 
 /**
- * Turns encoded batches into sealed bytes and continues the chain: hashes each message digest
- * pre-image into its record, hashes each record line (a Merkle leaf), builds the seal. Holds the
- * chain head, so batches must be sealed in order. Pure computation: runs on the journal's thread
- * or on a worker thread (./seal-worker.ts) with the same result.
+ * The heavy, order-free part of sealing a batch: hashes each message digest pre-image into its
+ * record and each record line (a Merkle leaf), computes the Merkle root. Pure computation on a
+ * reusable scratch buffer: runs on the seal worker (./seal-worker.ts) or on the journal's thread
+ * with the same result. Chaining (SealChain) is cheap and happens on the journal's thread, in order.
  */
-export class BatchSealer {
-  private head: SealHead;
+export class RecordHasher {
   /** Records are written here, hashed in place, then copied out once. */
   private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
 
-  constructor(head: SealHead) {
-    this.head = { ...head };
-  }
-
-  seal(job: SealJob): SealedJob {
+  hash(job: SealJob): HashedBatch {
     const { count } = job;
     const { bytes } = job;
     const input = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : Buffer.concat(bytes);
     // A digest tail (77 bytes) replaces a longer pre-image, so records never outgrow their input;
     // DIGEST_TAIL_BYTES per record is a margin that does not rely on it.
-    const room = input.length + SEAL_LINE_BYTES + count * (LEAF_LIST_BYTES + DIGEST_TAIL_BYTES);
+    const room = input.length + count * DIGEST_TAIL_BYTES;
     if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2));
     const out = this.scratch;
     const leaves = new Array<string>(count);
@@ -85,13 +95,34 @@ export class BatchSealer {
     }
     if (pos !== input.length) throw new Error(`seal job holds more than ${count} records`);
 
-    const { seal, line } = buildSeal({ seal: this.head.seal + 1, first: job.first, leaves, prev: this.head.hash, at: job.at, recovery: job.recovery });
-    offset += out.write(line, offset, 'latin1');
-    out[offset++] = NEWLINE;
-    const chunk = new Uint8Array(offset);
-    chunk.set(out.subarray(0, offset));
+    const encodedLeaves = encodeLeafPrefixes(leaves);
+    const chunk = new Uint8Array(offset + SEAL_LINE_BYTES + encodedLeaves.length);
+    chunk.set(new Uint8Array(out.buffer, out.byteOffset, offset));
     if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+    return { chunk, length: offset, first: job.first, count, at: job.at, recovery: job.recovery, root: merkleRoot(leaves), leaves: encodedLeaves };
+  }
+}
+
+/** Continues a journal's chain: each hashed batch, in order, gets its seal line after its records. */
+export class SealChain {
+  private head: SealHead;
+
+  constructor(head: SealHead) {
+    this.head = { ...head };
+  }
+
+  link(batch: HashedBatch): SealedJob {
+    const { seal, line } = linkSeal({ seal: this.head.seal + 1, first: batch.first, count: batch.count, root: batch.root, leaves: batch.leaves, prev: this.head.hash, at: batch.at, recovery: batch.recovery });
+    let chunk = batch.chunk;
+    const end = batch.length + line.length + 1;
+    if (end > chunk.length) {
+      // Not expected (the hasher leaves room for the longest seal line); kept correct regardless.
+      chunk = new Uint8Array(end);
+      chunk.set(batch.chunk.subarray(0, batch.length));
+    }
+    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).write(line, batch.length, 'latin1');
+    chunk[end - 1] = NEWLINE;
     this.head = { seal: seal.seal, hash: seal.hash };
-    return { chunk, seal };
+    return { chunk: chunk.subarray(0, end), seal };
   }
 }

@@ -87,6 +87,8 @@ export interface JournalStats {
   /** Entries accepted but not yet written (waiting for a seal or for the sink). */
   pending: number;
   sealedBatches: number;
+  /** Batches the appending thread hashed itself because the seal worker was behind and the buffer half full. */
+  helpedBatches: number;
   recordsWritten: number;
   bytesWritten: number;
   fsyncs: number;

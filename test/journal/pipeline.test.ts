@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FileSink, MAX_SEALS_IN_FLIGHT, openJournal, verifyJournal, type JournalEntry, type JournalSink, type SealedBatch, type SinkRecovery } from '../../src/journal/index.js';
-import { WorkerSealBackend } from '../../src/journal/seal-backend.js';
-import type { SealedJob, SealJob } from '../../src/journal/sealer.js';
+import { InlineSealBackend, WorkerSealBackend } from '../../src/journal/seal-backend.js';
+import type { HashedBatch, SealJob } from '../../src/journal/sealer.js';
 import { entry, tempDir } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -57,25 +57,33 @@ class GatedFileSink implements JournalSink {
   }
 }
 
-/** Holds the seal worker's answers until released; counts the batches handed to it. */
-function gateSealWorker(): { submitted: SealJob[]; release: () => void; restore: () => void } {
+/** Holds the seal worker's answers until released; records the batches handed to it, and those the journal's thread hashed itself. */
+function gateSealWorker(): { submitted: SealJob[]; helped: SealJob[]; release: () => void; restore: () => void } {
   const original = WorkerSealBackend.prototype.seal;
+  const inline = InlineSealBackend.prototype.seal;
   const submitted: SealJob[] = [];
+  const helped: SealJob[] = [];
+  InlineSealBackend.prototype.seal = function (this: InlineSealBackend, job: SealJob): HashedBatch {
+    helped.push(job);
+    return inline.call(this, job);
+  };
   let open: () => void = () => undefined;
   let gate = new Promise<void>((resolve) => (open = resolve));
-  WorkerSealBackend.prototype.seal = function (this: WorkerSealBackend, job: SealJob): Promise<SealedJob> {
+  WorkerSealBackend.prototype.seal = function (this: WorkerSealBackend, job: SealJob): Promise<HashedBatch> {
     submitted.push(job);
     const sealed = original.call(this, job);
     return gate.then(() => sealed);
   };
   return {
     submitted,
+    helped,
     release: () => {
       open();
       gate = Promise.resolve();
     },
     restore: () => {
       WorkerSealBackend.prototype.seal = original;
+      InlineSealBackend.prototype.seal = inline;
     },
   };
 }
@@ -182,7 +190,7 @@ describe('journal pipeline: coalesced writes, batches in flight, adaptive batch 
       assert.equal(journal.writable, false, 'the buffer is full');
       worker.release();
       await journal.flush();
-      const counts = worker.submitted.map((job) => job.count);
+      const counts = [...worker.submitted, ...worker.helped].map((job) => job.count);
       assert.equal(counts.reduce((a, b) => a + b, 0), 64);
       assert.equal(Math.max(...counts), 8, `grown to 64 / 8 and no further: ${counts.join(',')}`);
       await journal.close();
@@ -250,6 +258,37 @@ describe('journal pipeline: coalesced writes, batches in flight, adaptive batch 
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('when the worker is behind and the buffer half full, the journal thread hashes a batch itself each turn; the chain stays in order', async () => {
+    const worker = gateSealWorker();
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await openJournal({ dir, maxBatchRecords: 4, maxPendingRecords: 64, fsync: 'never' });
+      let seq = 0;
+      for (let wave = 0; wave < 6; wave++) {
+        for (let k = 0; k < 4; k++) journal.append(entry(++seq));
+        await turn();
+      }
+      assert.equal(worker.submitted.length, MAX_SEALS_IN_FLIGHT);
+      assert.equal(worker.helped.length, 0, 'below half of the buffer the worker is left to catch up');
+      for (let wave = 0; wave < 6; wave++) {
+        for (let k = 0; k < 4; k++) journal.append(entry(++seq));
+        await turn();
+      }
+      assert.ok(worker.helped.length >= 2, `hashed on the journal's thread: ${worker.helped.length}`);
+      assert.equal(journal.stats().helpedBatches, worker.helped.length);
+      assert.equal(journal.stats().recordsWritten, 0, 'helped batches wait for the earlier ones: the chain is linked in order');
+      worker.release();
+      await journal.close();
+      assert.equal(journal.stats().recordsWritten, seq);
+      const report = await verifyJournal(dir, { expectHead: journal.stats().head });
+      assert.equal(report.ok, true, JSON.stringify(report.issues));
+      assert.equal(report.records, seq);
+    } finally {
+      worker.restore();
+      await cleanup();
+    }
   });
 
   it('rejects maxBatchRecordsUnderLoad below maxBatchRecords', async () => {

@@ -88,7 +88,7 @@ describe('journal sealing: worker and inline', () => {
   });
 
   it('a batch the worker cannot seal is refused with the reason', async () => {
-    const backend = new WorkerSealBackend({ seal: 0, hash: '0'.repeat(64) });
+    const backend = new WorkerSealBackend();
     try {
       const bytes = new BatchEncoder(false).encode([entry(1), entry(2)], 0, 2, 1);
       await assert.rejects(Promise.resolve(backend.seal({ bytes, first: 1, count: 3, at: 1 })), /seal job holds fewer than 3 records/);
