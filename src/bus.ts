@@ -267,9 +267,11 @@ export class AgentBus {
     this.governanceOptions = { policy: options.policy, impact: options.impact, journal: options.journal, deliberation: options.deliberation, dataDir: options.dataDir, clock: options.clock };
 
     if (options.metering !== false) {
+      // Without a sink, usage is aggregated in memory on the spot; a sink gets events through the
+      // fire-and-forget queue.
       const metering = options.metering ?? {};
-      this.usageSink = metering.sink === undefined ? new UsageAggregator() : undefined;
-      this.metering = new MeteringQueue({ ...metering, sink: metering.sink ?? this.usageSink! });
+      if (metering.sink === undefined) this.usageSink = new UsageAggregator();
+      else this.metering = new MeteringQueue({ ...metering, sink: metering.sink });
     }
     this.registry.onRemove((agentId) => {
       this.delivery.remove(agentId);
@@ -535,7 +537,7 @@ export class AgentBus {
       agents: this.registry.size,
       registry: { ...this.registry.stats() },
       delivery: { ...this.delivery.stats(), pendingReplies: this.replies.size },
-      metering: this.metering === undefined ? undefined : { ...this.metering.stats() },
+      metering: this.metering !== undefined ? { ...this.metering.stats() } : this.usageSink !== undefined ? this.usageSink.stats() : undefined,
       duplicateWindow: { size: this.seen.size, evictedEarly: this.seen.evictedEarly },
     };
   }
@@ -826,6 +828,10 @@ export class AgentBus {
   }
 
   private meter(message: AgentMessage, outcome: string, code: string | undefined, recipients: number, operation: MeteredOperation, bytes: number, at: number): void {
+    if (this.usageSink !== undefined) {
+      this.usageSink.record(message.tenantId, outcome, recipients, bytes, at);
+      return;
+    }
     this.metering?.enqueue({
       tenantId: message.tenantId,
       operation,
