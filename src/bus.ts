@@ -20,7 +20,7 @@ import { normalizeTenantId } from './message/tenant.js';
 import { MessageBuilder } from './message/validate.js';
 import { MetricsCollector, type BusMetrics } from './metrics/collector.js';
 import { LatencyHistogram, nowNs } from './metrics/latency.js';
-import { MeteringQueue, type MeteringOptions } from './metering/queue.js';
+import { checkMeteringOptions, MeteringQueue, type MeteringOptions } from './metering/queue.js';
 import { MeteredOperation, type MeteringSink } from './metering/types.js';
 import { UsageAggregator, type UsageBucket } from './metering/usage-sink.js';
 import { InMemoryAgentRegistry } from './registry/memory.js';
@@ -270,6 +270,7 @@ export class AgentBus {
       // Without a sink, usage is aggregated in memory on the spot; a sink gets events through the
       // fire-and-forget queue.
       const metering = options.metering ?? {};
+      checkMeteringOptions(metering);
       if (metering.sink === undefined) this.usageSink = new UsageAggregator();
       else this.metering = new MeteringQueue({ ...metering, sink: metering.sink });
     }

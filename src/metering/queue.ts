@@ -20,6 +20,14 @@ export interface MeteringStats {
   pending: number;
 }
 
+/** Throws INVALID_OPTIONS for a queue size, batch size or interval that is not a positive integer. */
+export function checkMeteringOptions(options: Partial<Omit<MeteringOptions, 'sink'>>): void {
+  for (const name of ['maxQueueSize', 'batchSize', 'flushIntervalMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new BusError(ErrorCode.INVALID_OPTIONS, `metering.${name} must be a positive integer`);
+  }
+}
+
 /**
  * Fire-and-forget metering: `enqueue` is O(1), never blocks and never throws; a full queue drops
  * the new event and counts it. Batches are flushed to the sink as soon as one is full (on the next
@@ -43,13 +51,11 @@ export class MeteringQueue {
 
   constructor(options: MeteringOptions) {
     if (typeof options?.sink?.write !== 'function') throw new BusError(ErrorCode.INVALID_OPTIONS, 'metering.sink must have a write(batch) method');
+    checkMeteringOptions(options);
     this.sink = options.sink;
     this.maxQueueSize = options.maxQueueSize ?? 10_000;
     this.batchSize = options.batchSize ?? 100;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
-    for (const [name, value] of [['maxQueueSize', this.maxQueueSize], ['batchSize', this.batchSize], ['flushIntervalMs', this.flushIntervalMs]] as const) {
-      if (!Number.isInteger(value) || value < 1) throw new BusError(ErrorCode.INVALID_OPTIONS, `metering.${name} must be a positive integer`);
-    }
   }
 
   start(): void {
