@@ -6,6 +6,7 @@
  */
 
 import type { ItemStatus } from '../deliberation/types.js';
+import type { AgentVoteInput, ReviewerDecision } from '../deliberation/service.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -29,22 +30,9 @@ export interface DeliberationPort {
   vote(id: string, vote: AgentVoteInput): MaybePromise<DeliberationResult>;
 }
 
-export interface ReviewerDecisionInput {
-  reviewerId: string;
-  reason: string;
-  roles?: string[];
-  /** The reviewer's tenant; the service refuses items of another tenant. */
-  tenantId?: string;
-  messageDigest?: string;
-  constitutionalHash?: string;
-}
-
-export interface AgentVoteInput {
-  agentId: string;
-  vote: 'approve' | 'reject' | 'abstain';
-  reason?: string;
-  signature?: string;
-}
+/** The deliberation service's own input types: the port passes them through unchanged. */
+export type ReviewerDecisionInput = ReviewerDecision;
+export type { AgentVoteInput };
 
 export interface JournalPort {
   stats(): Record<string, unknown> | object;
