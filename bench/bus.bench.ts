@@ -27,7 +27,8 @@ function input(from: string, to: string): MessageInput {
 
 /** Issue #2 workloads: the built-in stages (pin, schema, freshness, tenant, screen), metering on. */
 async function newBus(extra: AgentBusOptions = { policy: false, impact: false }): Promise<AgentBus> {
-  const bus = new AgentBus({ metering: { flushIntervalMs: 1000, maxQueueSize: 1_000_000 }, inboxCapacity: 1_000_000, ...extra });
+  const window = process.env.BENCH_DUP_CAPACITY === undefined ? undefined : { capacity: Number(process.env.BENCH_DUP_CAPACITY) };
+  const bus = new AgentBus({ metering: { flushIntervalMs: 1000, maxQueueSize: 1_000_000 }, inboxCapacity: 1_000_000, duplicateWindow: window, ...extra });
   await bus.start();
   return bus;
 }
@@ -250,9 +251,10 @@ async function fullPipeline(): Promise<void> {
   }
 }
 
+// BENCH_ONLY=full or BENCH_ONLY=w2 runs one part (for profiling and quick comparisons).
 const only = process.env.BENCH_ONLY;
-if (only === 'full') {
-  await fullPipeline();
+if (only === 'full' || only === 'w2') {
+  await (only === 'full' ? fullPipeline() : w2());
   emit('bus', results);
   process.exit(0);
 }
