@@ -116,6 +116,17 @@ export const ServerConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Fault injection through the admin API and `agent-bus chaos`: refused unless enabled. */
+    chaos: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        /** Also required when NODE_ENV is production. */
+        allowInProduction: Type.Boolean(),
+        /** Longest scenario (at most 300,000 ms). */
+        maxDurationMs: Type.Integer({ minimum: 1, maximum: 300_000 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -153,6 +164,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
     sweepIntervalMs: 250,
   },
   bus: { inboxCapacity: 10_000, drainTimeoutMs: 5_000, requestTimeoutMs: 30_000, maxAgents: 0 },
+  chaos: { enabled: false, allowInProduction: false, maxDurationMs: 300_000 },
 }) as ServerConfig;
 
 /** A configuration problem: names the key (JSON pointer) and what was expected. */
@@ -223,6 +235,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: string[]; kind: 'string' 
   AGENT_BUS_ACK_TIMEOUT_MS: { path: ['delivery', 'ackTimeoutMs'], kind: 'int' },
   AGENT_BUS_RETENTION_MS: { path: ['delivery', 'retentionMs'], kind: 'int' },
   AGENT_BUS_DRAIN_TIMEOUT_MS: { path: ['bus', 'drainTimeoutMs'], kind: 'int' },
+  AGENT_BUS_CHAOS_ENABLED: { path: ['chaos', 'enabled'], kind: 'bool' },
 });
 
 function parseEnvValue(name: string, raw: string, kind: 'string' | 'int' | 'bool' | 'float'): unknown {

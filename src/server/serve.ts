@@ -62,6 +62,7 @@ export async function defaultComponents(config: ServerConfig): Promise<ServeComp
     requestTimeoutMs: config.bus.requestTimeoutMs,
     maxAgents: config.bus.maxAgents,
     dataDir,
+    chaos: config.chaos.enabled ? { enabled: true, allowInProduction: config.chaos.allowInProduction, maxDurationMs: config.chaos.maxDurationMs } : undefined,
   });
   await bus.start();
   const journal = bus.journal;
