@@ -650,10 +650,7 @@ export class AgentBus {
       }
       return this.refuse(message.messageId, message, reject(refused, `the inbox of ${recipient.agentId} is full (${mailbox.capacity} messages)`), ctx);
     }
-    const recipients = [recipient.agentId];
-    this.accepted(message, ctx, recipients, recordType);
-    const base: SendResult = { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
-    if (hasAnnotations(ctx)) base.details = ctx.annotations;
+    const base = this.accepted(message, ctx, [recipient.agentId], recordType);
     if (replyPromise !== undefined) return this.awaitReply(base, replyPromise, message);
     if (settled !== undefined) return settled.then((outcome) => withFailures(base, outcome.ok ? [] : [outcome]));
     return base;
@@ -688,14 +685,13 @@ export class AgentBus {
       if (!request.released) this.seen.forget(message.messageId);
       return this.refuse(message.messageId, message, reject(failures[0]!.code!, `all ${failures.length} recipients refused the message`, { failures }), ctx);
     }
-    this.accepted(message, ctx, recipients, recordType);
-    const base: SendResult = { ok: failures.length === 0, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+    const base = this.accepted(message, ctx, recipients, recordType);
     if (failures.length > 0) {
+      base.ok = false;
       base.failures = failures;
       base.code = failures[0]!.code!;
       base.reason = `${failures.length} of ${targets.length} recipients refused the message`;
     }
-    if (hasAnnotations(ctx)) base.details = ctx.annotations;
     if (waits.length === 0) return base;
     return Promise.all(waits).then((outcomes) => withFailures(base, [...failures, ...outcomes.filter((o) => !o.ok)]));
   }
@@ -709,10 +705,9 @@ export class AgentBus {
     if (!this.seen.add(message.messageId, ctx.now, ctx.idGenerated)) {
       return this.refuse(message.messageId, message, reject(RejectionCode.DUPLICATE, `messageId ${message.messageId} was already accepted`), ctx);
     }
-    const recipients = [pending.requester];
-    this.accepted(message, ctx, recipients, recordType);
+    const result = this.accepted(message, ctx, [pending.requester], recordType);
     pending.resolve(message);
-    return { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+    return result;
   }
 
   private async awaitReply(base: SendResult, replyPromise: Promise<{ reply: AgentMessage | undefined; why?: ReplyEnd }>, message: AgentMessage): Promise<SendResult> {
@@ -784,7 +779,9 @@ export class AgentBus {
     }
   }
 
-  private accepted(message: AgentMessage, ctx: GovernanceContext, recipients: string[], recordType: DecisionRecord['type']): void {
+  /** Counts, journals and meters an accepted message; returns its result (with the stages' annotations). */
+  private accepted(message: AgentMessage, ctx: GovernanceContext, recipients: string[], recordType: DecisionRecord['type']): SendResult {
+    const annotated = hasAnnotations(ctx);
     const m = this.metricsCollector;
     m.delivered++;
     m.recipientDeliveries += recipients.length;
@@ -798,10 +795,13 @@ export class AgentBus {
       toAgent: message.toAgent,
       recipients,
       constitutionalHash: message.constitutionalHash,
-      details: hasAnnotations(ctx) ? journalDetails(ctx.annotations) : undefined,
+      details: annotated ? journalDetails(ctx.annotations) : undefined,
       message,
     });
     this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes, ctx.now);
+    const result: SendResult = { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
+    if (annotated) result.details = ctx.annotations;
+    return result;
   }
 
   private refuse(messageId: string, message: AgentMessage | undefined, verdict: Reject, ctx: GovernanceContext | undefined): SendResult {
