@@ -17,6 +17,8 @@ export interface SendRequestOptions {
   agentType?: string;
   capability?: string;
   timeoutMs?: number;
+  /** Include the stages' annotations (policy decision, impact breakdown) in a delivered result. Held and refused answers always carry them. */
+  details?: boolean;
 }
 
 /** What an edge (HTTP or WebSocket) answers: the status, and the result or an error body. */
@@ -56,10 +58,19 @@ export function chargeKeys(message: Record<string, unknown>): [string, string] {
   return [tenant, String(message.fromAgent)];
 }
 
-/** Turns a SendResult into an answer: accepted → 200/202 with the result; refused → an error body. */
-export function answerOf(result: SendResult, mode: SendMode): Answer {
+/**
+ * Turns a SendResult into an answer: accepted → 200/202 with the result; refused → an error body.
+ * A delivered result leaves out the stages' annotations unless asked for (`details`): they are
+ * most of the answer's bytes and of its serialisation cost, and a fast-lane sender rarely reads them.
+ */
+export function answerOf(result: SendResult, mode: SendMode, details = false): Answer {
   const refused = result.status === 'rejected' || (mode === 'request' && result.reply === undefined && result.code !== undefined);
-  if (!refused) return { status: result.status === 'held' ? 202 : 200, body: result };
+  if (!refused) {
+    if (result.status === 'held') return { status: 202, body: result };
+    if (details || result.details === undefined) return { status: 200, body: result };
+    const { details: _omitted, ...compact } = result;
+    return { status: 200, body: compact };
+  }
   const code = result.code ?? RejectionCode.STAGE_FAILED;
   const error: Record<string, unknown> = { code, message: result.reason ?? code, messageId: result.messageId };
   if (result.details !== undefined) error.details = result.details;
@@ -105,7 +116,7 @@ export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: P
       span.setAttribute('agent_bus.code', result.code);
       if (result.status === 'rejected') span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
     }
-    return answerOf(result, mode);
+    return answerOf(result, mode, options.details === true);
   } catch (error) {
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR });

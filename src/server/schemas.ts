@@ -154,8 +154,13 @@ export const AckBody = Type.Object(
 
 export const AckResponse = Type.Object({ acked: Type.Array(Type.Integer()), unknown: Type.Array(Type.Integer()) });
 
+export const DetailsFlag = Type.Optional(
+  Type.Boolean({ description: "Include the stages' annotations (policy decision, impact breakdown) in a delivered result; held results always have them." }),
+);
+
 export const BroadcastQuery = Type.Object(
   {
+    details: DetailsFlag,
     agentType: Type.Optional(Type.String({ maxLength: 64 })),
     capability: Type.Optional(Type.String({ maxLength: 64 })),
   },
@@ -163,7 +168,10 @@ export const BroadcastQuery = Type.Object(
 );
 
 export const RequestQuery = Type.Object(
-  { timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 300_000, description: 'How long to wait for the reply (default bus.requestTimeoutMs).' })) },
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 300_000, description: 'How long to wait for the reply (default bus.requestTimeoutMs).' })),
+    details: DetailsFlag,
+  },
   { additionalProperties: false },
 );
 

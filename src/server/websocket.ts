@@ -5,7 +5,7 @@ import type { AgentMessage } from '../message/schema.js';
 import { inTenant, type Principal } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpFailure, ServerErrorCode } from './errors.js';
-import { sendThroughBus, type SendMode } from './messaging.js';
+import { sendThroughBus, type SendMode, type SendRequestOptions } from './messaging.js';
 import type { AgentSession, PushSink, Retained } from './sessions.js';
 
 /**
@@ -194,7 +194,8 @@ class WsConnection implements PushSink {
     const message = frame.message;
     if (message.fromAgent === undefined && message.from_agent === undefined) message.fromAgent = session.agentId;
     if (message.tenantId === undefined && message.tenant_id === undefined) message.tenantId = session.tenantId;
-    const options: { agentType?: string; capability?: string; timeoutMs?: number } = {};
+    const options: SendRequestOptions = {};
+    if (frame.details === true) options.details = true;
     if (typeof frame.agentType === 'string') options.agentType = frame.agentType;
     if (typeof frame.capability === 'string') options.capability = frame.capability;
     if (typeof frame.timeoutMs === 'number') options.timeoutMs = frame.timeoutMs;

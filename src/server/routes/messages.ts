@@ -2,12 +2,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { sendAnswer, type Req, type ServerContext } from '../context.js';
 import { sendThroughBus } from '../messaging.js';
-import { BroadcastQuery, ErrorSchema, MessageBody, RequestQuery, SendResultSchema } from '../schemas.js';
+import { BroadcastQuery, DetailsFlag, ErrorSchema, MessageBody, RequestQuery, SendResultSchema } from '../schemas.js';
 
 const TAGS = ['messages'];
 const ERRORS = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 429: ErrorSchema, 503: ErrorSchema };
 const SendQuery = Type.Object(
-  { awaitDelivery: Type.Optional(Type.Boolean({ description: 'Wait until push recipients handled the message; report their failures.' })) },
+  {
+    awaitDelivery: Type.Optional(Type.Boolean({ description: 'Wait until push recipients handled the message; report their failures.' })),
+    details: DetailsFlag,
+  },
   { additionalProperties: false },
 );
 
@@ -26,7 +29,7 @@ export function messageRoutes(app: FastifyInstance, ctx: ServerContext): void {
       },
     },
     async (request: Req<unknown, Static<typeof SendQuery>>, reply) =>
-      sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, 'send', { awaitDelivery: request.query.awaitDelivery === true })),
+      sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, 'send', { awaitDelivery: request.query.awaitDelivery === true, details: request.query.details === true })),
   );
 
   app.post(
