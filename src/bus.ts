@@ -1,6 +1,6 @@
 import { BusError, ErrorCode, RejectionCode } from './errors.js';
 import path from 'node:path';
-import { DeliveryLedger } from './delivery/ledger.js';
+import { DeliveryLedger, type DeliveryLedgerStats } from './delivery/ledger.js';
 import { DeliveryManager } from './delivery/manager.js';
 import type { DeliveryOutcome, MessageHandler, SubscribeOptions } from './delivery/mailbox.js';
 import { StaticHashAuthority, type HashAuthority } from './governance/hash-authority.js';
@@ -131,10 +131,12 @@ export interface AgentBusOptions extends GovernanceOptions {
   chaos?: ChaosOptions;
   /**
    * Crash safety for accepted messages: a write-ahead delivery ledger in `dir` (default
-   * `<dataDir>/delivery`). After a SIGKILL, messages accepted but not yet handled (or taken) go back
-   * into their agent's mailbox when the agent's mailbox is next opened. Default off.
+   * `<dataDir>/delivery`). After a SIGKILL, messages accepted but not yet handled (or taken, or
+   * settled by an explicit-settle subscriber) go back into their agent's mailbox when the agent's
+   * mailbox is next opened. The file is compacted after `compactAfterBytes` (default 64 MiB) of
+   * appended lines. Default off.
    */
-  deliveryLedger?: false | { dir?: string };
+  deliveryLedger?: false | { dir?: string; compactAfterBytes?: number };
   clock?: () => number;
 }
 
@@ -190,6 +192,7 @@ export class AgentBus {
   private readonly failureListeners: DeliveryFailureListener[] = [];
   private readonly resilienceKit: Resilience | undefined;
   private readonly ledgerDir: string | undefined;
+  private readonly ledgerCompactAfterBytes: number | undefined;
   private readonly shedder: LoadShedder | undefined;
   private sequence = 0;
   private running = false;
@@ -229,7 +232,10 @@ export class AgentBus {
       if (typeof ledger !== 'object' || ledger === null) throw invalidOption('deliveryLedger must be false or { dir }');
       const dir = ledger.dir ?? (options.dataDir === undefined ? undefined : path.join(options.dataDir, 'delivery'));
       if (typeof dir !== 'string' || dir === '') throw invalidOption('deliveryLedger needs a dir (or dataDir)');
+      const compact = ledger.compactAfterBytes;
+      if (compact !== undefined && (!Number.isInteger(compact) || compact < 4096)) throw invalidOption('deliveryLedger.compactAfterBytes must be an integer >= 4096');
       this.ledgerDir = dir;
+      this.ledgerCompactAfterBytes = compact;
     }
     this.shedder = this.resilienceKit?.shedder;
     this.delivery = new DeliveryManager({
@@ -313,7 +319,7 @@ export class AgentBus {
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
     this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
     kit?.start();
-    if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir);
+    if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir, { compactAfterBytes: this.ledgerCompactAfterBytes });
     this.holdHandler = governance.deliberation;
     if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
@@ -436,7 +442,11 @@ export class AgentBus {
 
   // ---- delivery -----------------------------------------------------------------------------
 
-  /** Push delivery: `handler` receives this agent's messages. Returns the unsubscribe function. */
+  /**
+   * Push delivery: `handler` receives this agent's messages. Returns the unsubscribe function.
+   * With `settle: 'explicit'` the subscriber takes each message over and reports when it is done
+   * with it through `ctx.settle(messageId)` (the delivery ledger keeps it until then).
+   */
   subscribe(agentId: string, handler: MessageHandler, options: SubscribeOptions = {}): () => boolean {
     if (typeof handler !== 'function') throw new BusError(ErrorCode.INVALID_ARGUMENT, 'handler must be a function');
     const agent = this.requireAgent(agentId);
@@ -456,6 +466,11 @@ export class AgentBus {
   /** Pending messages in an agent's inbox. */
   pending(agentId: string): number {
     return this.delivery.existing(agentId)?.size ?? 0;
+  }
+
+  /** The delivery ledger's figures while it is open (between start and stop), when configured. */
+  deliveryLedger(): DeliveryLedgerStats | undefined {
+    return this.delivery.ledger?.stats();
   }
 
   /** Listens to failures after acceptance (handler threw or timed out). */

@@ -1,21 +1,31 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentMessage } from '../message/schema.js';
 
 /**
  * A write-ahead record of deliveries, so that a process crash (SIGKILL) loses nothing accepted:
- * one line when a message enters an agent's mailbox, one when it leaves it (the handler settled —
- * its ack —, a receiver took it, or the agent left). Each line is written with one synchronous
- * write(2): once send() has answered, the record is in the kernel and survives the process. (An
- * operating-system crash additionally needs fsync, which this ledger does only at compaction.)
+ * one line when a message enters an agent's mailbox, one when it leaves it — the handler settled
+ * (its ack), a receiver took it, the agent left, or a subscriber that settles explicitly (a server
+ * session) reported it acknowledged, expired or discarded. Each line is written with one
+ * synchronous write(2): once send() has answered, the record is in the kernel and survives the
+ * process. (An operating-system crash or power loss additionally needs fsync, which this ledger
+ * does only when it compacts.)
  *
  * On open, entries accepted but not done are kept as pending, per agent; the delivery manager puts
  * them back into the agent's mailbox when that agent's mailbox is next created (the agent
- * registered again), marked with `redelivered` in the handler's context. The file is compacted on
- * open to just the pending entries. A message whose done line was written is never delivered again.
+ * registered again), and handlers see `ctx.redelivered`. A message whose done line was written is
+ * never delivered again.
+ *
+ * The file is compacted to just the open entries on open, and while running once the lines
+ * appended since the last compaction reach `compactAfterBytes` (default 64 MiB) and the size of
+ * the last compacted file: the open entries are kept in memory (references to messages the
+ * mailboxes and sessions hold anyway) for that.
  */
 
 const FILE = 'deliveries.jsonl';
+const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+/** Compaction writes in chunks of about this many characters. */
+const CHUNK = 1 << 20;
 
 interface Pending {
   agentId: string;
@@ -23,52 +33,87 @@ interface Pending {
   message: AgentMessage;
 }
 
+export interface DeliveryLedgerOptions {
+  /** Appended bytes after which the file is compacted while running (default 64 MiB; at least 4 KiB). */
+  compactAfterBytes?: number;
+}
+
 export interface DeliveryLedgerStats {
   accepted: number;
   done: number;
-  /** Pending entries found on open, and those still waiting for their agent. */
+  /** Entries accepted (or restored) in this process and not done yet. */
+  open: number;
+  /** Pending entries found on open, those still waiting for their agent, and those given back. */
   recovered: number;
   awaitingAgent: number;
   restored: number;
   bytes: number;
+  compactions: number;
+  compactionErrors: number;
 }
 
 export class DeliveryLedger {
-  private fd: number;
+  private fd = -1;
+  /** Accepted (or restored) and not done, by agent then message id: what a compaction keeps. */
+  private readonly open = new Map<string, Map<string, AgentMessage>>();
+  private openCount = 0;
+  /** Recovered at open and not yet given back to a mailbox, by agent then message id. */
   private readonly pending = new Map<string, Map<string, Pending>>();
-  private readonly counters = { accepted: 0, done: 0, recovered: 0, restored: 0, bytes: 0 };
+  private appended = 0;
+  private compactAt: number;
+  private readonly counters = { accepted: 0, done: 0, recovered: 0, restored: 0, bytes: 0, compactions: 0, compactionErrors: 0 };
 
-  private constructor(readonly file: string) {
-    this.fd = -1;
+  private constructor(
+    readonly file: string,
+    private readonly compactAfterBytes: number,
+  ) {
+    this.compactAt = compactAfterBytes;
   }
 
   /** Opens (creating) `<dir>/deliveries.jsonl`, recovers pending entries and compacts the file. */
-  static open(dir: string): DeliveryLedger {
+  static open(dir: string, options: DeliveryLedgerOptions = {}): DeliveryLedger {
+    const compactAfterBytes = options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES;
+    if (!Number.isInteger(compactAfterBytes) || compactAfterBytes < 4096) throw new RangeError('compactAfterBytes must be an integer >= 4096');
     mkdirSync(dir, { recursive: true });
-    const ledger = new DeliveryLedger(path.join(dir, FILE));
+    const ledger = new DeliveryLedger(path.join(dir, FILE), compactAfterBytes);
     ledger.recover();
     return ledger;
   }
 
+  /** The recipient's tenant is always the message's (the bus delivers within a tenant only). */
   accepted(agentId: string, tenantId: string, message: AgentMessage): void {
     this.write(`{"a":${JSON.stringify(agentId)},"t":${JSON.stringify(tenantId)},"m":${JSON.stringify(message)}}\n`);
     this.counters.accepted++;
+    let forAgent = this.open.get(agentId);
+    if (forAgent === undefined) this.open.set(agentId, (forAgent = new Map()));
+    if (!forAgent.has(message.messageId)) this.openCount++;
+    forAgent.set(message.messageId, message);
   }
 
+  /** Records that the message left the agent for good. Idempotent: only an open entry is written. */
   done(agentId: string, messageId: string): void {
+    const forAgent = this.open.get(agentId);
+    if (forAgent === undefined || !forAgent.delete(messageId)) return;
+    if (forAgent.size === 0) this.open.delete(agentId);
+    this.openCount--;
     this.write(`{"d":${JSON.stringify(agentId)},"i":${JSON.stringify(messageId)}}\n`);
     this.counters.done++;
+    if (this.appended >= this.compactAt) this.compact();
   }
 
-  /** The recovered messages for this agent (removed from pending), oldest first. */
+  /** The recovered messages for this agent (open again from now on), oldest first. */
   takePending(agentId: string, tenantId: string): AgentMessage[] {
     const forAgent = this.pending.get(agentId);
     if (forAgent === undefined) return [];
     const out: AgentMessage[] = [];
+    let open = this.open.get(agentId);
     for (const [id, p] of forAgent) {
       if (p.tenantId !== tenantId) continue;
       out.push(p.message);
       forAgent.delete(id);
+      if (open === undefined) this.open.set(agentId, (open = new Map()));
+      if (!open.has(id)) this.openCount++;
+      open.set(id, p.message);
     }
     if (forAgent.size === 0) this.pending.delete(agentId);
     this.counters.restored += out.length;
@@ -78,7 +123,7 @@ export class DeliveryLedger {
   stats(): DeliveryLedgerStats {
     let awaitingAgent = 0;
     for (const m of this.pending.values()) awaitingAgent += m.size;
-    return { ...this.counters, awaitingAgent };
+    return { ...this.counters, open: this.openCount, awaitingAgent };
   }
 
   close(): void {
@@ -91,6 +136,7 @@ export class DeliveryLedger {
     const bytes = Buffer.from(line);
     writeSync(this.fd, bytes);
     this.counters.bytes += bytes.length;
+    this.appended += bytes.length;
   }
 
   private recover(): void {
@@ -109,19 +155,66 @@ export class DeliveryLedger {
         else if (entry.d !== undefined && entry.i !== undefined) open.delete(`${entry.d}\u0000${entry.i}`);
       }
     }
-    // Compact: rewrite only what is still pending, then append from there.
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    for (const p of open.values()) writeSync(fd, `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${JSON.stringify(p.message)}}\n`);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
-    this.fd = openSync(this.file, 'a');
     for (const p of open.values()) {
       let forAgent = this.pending.get(p.agentId);
       if (forAgent === undefined) this.pending.set(p.agentId, (forAgent = new Map()));
       forAgent.set(p.message.messageId, p);
     }
     this.counters.recovered = open.size;
+    this.rewrite();
+  }
+
+  /** Rewrites the file with only what is still open; on failure keeps appending to the old one and tries again later. */
+  private compact(): void {
+    try {
+      this.rewrite();
+      this.counters.compactions++;
+    } catch {
+      this.counters.compactionErrors++;
+      rmSync(`${this.file}.tmp`, { force: true });
+      this.appended = 0;
+    }
+  }
+
+  /**
+   * Writes the pending and open entries to a new file, fsyncs it and renames it over the ledger
+   * (atomic: a crash leaves either file whole), then appends to it from there.
+   */
+  private rewrite(): void {
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let size = 0;
+    try {
+      let chunk = '';
+      const flush = () => {
+        if (chunk === '') return;
+        size += writeSync(fd, chunk);
+        chunk = '';
+      };
+      for (const forAgent of this.pending.values()) {
+        for (const p of forAgent.values()) {
+          chunk += `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${JSON.stringify(p.message)}}\n`;
+          if (chunk.length >= CHUNK) flush();
+        }
+      }
+      for (const [agentId, forAgent] of this.open) {
+        const prefix = `{"a":${JSON.stringify(agentId)},"t":`;
+        for (const message of forAgent.values()) {
+          chunk += `${prefix}${JSON.stringify(message.tenantId)},"m":${JSON.stringify(message)}}\n`;
+          if (chunk.length >= CHUNK) flush();
+        }
+      }
+      flush();
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    const old = this.fd;
+    this.fd = -1;
+    if (old >= 0) closeSync(old);
+    this.fd = openSync(this.file, 'a');
+    this.appended = 0;
+    this.compactAt = Math.max(this.compactAfterBytes, size);
   }
 }

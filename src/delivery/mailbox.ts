@@ -11,6 +11,17 @@ export interface DeliveryContext {
   /** The agent this delivery is for. */
   readonly agentId: string;
   readonly tenantId: string;
+  /**
+   * True when the message came back from the delivery ledger after a restart: it may have been
+   * handled (or handed out) before the crash.
+   */
+  readonly redelivered: boolean;
+  /**
+   * For a subscriber with `settle: 'explicit'`: records that it is finished with a message it took
+   * over (acknowledged, expired, discarded), so that the delivery ledger stops redelivering it
+   * after a crash. Idempotent; a no-op without a ledger.
+   */
+  settle(messageId: string): void;
 }
 
 export type MessageHandler = (message: AgentMessage, ctx: DeliveryContext) => unknown;
@@ -23,6 +34,14 @@ export interface SubscribeOptions {
    * never waits for lower-priority work already in the handler.
    */
   readonly criticalReserve?: number;
+  /**
+   * When the delivery ledger counts a message as finished: 'handler' (default) once the handler
+   * settles; 'explicit' only once the subscriber calls `ctx.settle(messageId)`, whatever the handler
+   * returned or threw — for a subscriber that takes messages into a buffer of its own and learns
+   * later whether they were processed (the server's sessions settle on the client's ack). Without
+   * a ledger both behave the same.
+   */
+  readonly settle?: 'handler' | 'explicit';
 }
 
 /** The outcome of one delivery to one recipient, when the sender asked to wait for it. */
@@ -41,6 +60,10 @@ const CRITICAL = Priority.CRITICAL;
 export class Delivery {
   deadline = 0;
   done = false;
+  /** Handed to a subscriber that settles explicitly: the ledger's done line is its to write. */
+  owned = false;
+  /** Given back by the delivery ledger after a restart. */
+  restored = false;
 
   constructor(
     readonly message: AgentMessage,
@@ -85,12 +108,15 @@ export class Mailbox {
   /** Handlers running a non-CRITICAL message: at most `concurrency`; CRITICAL ones may also use the reserve. */
   private activeNonCritical = 0;
   private pumping = false;
+  private explicitSettle = false;
   private breaker: Breaker | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private readonly limitByPriority: readonly number[];
   private readonly chaosTarget: string;
   size = 0;
   readonly ctx: DeliveryContext;
+  /** The context of deliveries given back by the ledger (created on the first restore). */
+  private restoredCtx: DeliveryContext | undefined;
 
   constructor(
     readonly agentId: string,
@@ -99,7 +125,8 @@ export class Mailbox {
     private readonly hooks: MailboxHooks,
   ) {
     for (let p = 0; p < PRIORITY_LEVELS; p++) this.queues.push(new Ring<Delivery>(4));
-    this.ctx = Object.freeze({ agentId, tenantId });
+    const settle = (messageId: string): void => hooks.ledger?.done(agentId, messageId);
+    this.ctx = Object.freeze({ agentId, tenantId, redelivered: false, settle });
     this.limitByPriority = hooks.limits(capacity);
     this.chaosTarget = `handler:${agentId}`;
   }
@@ -147,6 +174,7 @@ export class Mailbox {
     this.handler = handler;
     this.concurrency = options.concurrency ?? 1;
     this.criticalLimit = this.concurrency + (options.criticalReserve ?? 0);
+    this.explicitSettle = options.settle === 'explicit';
     this.breaker = this.hooks.subscriberBreaker(this.agentId);
     this.pump();
   }
@@ -160,8 +188,11 @@ export class Mailbox {
 
   /** Puts back messages recovered from the delivery ledger after a restart (already recorded there; not refused when full). */
   restore(messages: readonly AgentMessage[]): void {
+    this.restoredCtx ??= Object.freeze({ ...this.ctx, redelivered: true });
     for (const message of messages) {
-      this.queues[message.priority]!.push(new Delivery(message, undefined));
+      const delivery = new Delivery(message, undefined);
+      delivery.restored = true;
+      this.queues[message.priority]!.push(delivery);
       this.size++;
     }
     this.pump();
@@ -244,7 +275,8 @@ export class Mailbox {
     try {
       const chaos = this.hooks.chaos;
       // An injected hang: the handler is not called and the delivery times out like a real hang.
-      result = chaos !== undefined && chaos.armed && chaos.hangs(this.chaosTarget) ? HANG : this.handler!(delivery.message, this.ctx);
+      if (this.explicitSettle) delivery.owned = true;
+      result = chaos !== undefined && chaos.armed && chaos.hangs(this.chaosTarget) ? HANG : this.handler!(delivery.message, delivery.restored ? this.restoredCtx! : this.ctx);
     } catch (error) {
       this.finish(delivery, RejectionCode.HANDLER_FAILED, describe(error));
       return;
@@ -266,7 +298,7 @@ export class Mailbox {
     if (delivery.deadline !== 0) this.hooks.untrackAsync(delivery);
     this.active--;
     if (delivery.message.priority !== CRITICAL) this.activeNonCritical--;
-    this.hooks.ledger?.done(this.agentId, delivery.message.messageId);
+    if (!delivery.owned) this.hooks.ledger?.done(this.agentId, delivery.message.messageId);
     const breaker = this.breaker;
     if (breaker !== undefined) {
       const wasClosed = breaker.isClosed;

@@ -122,9 +122,13 @@ export class DeliveryManager implements MailboxHooks {
     if (!Number.isInteger(criticalReserve) || criticalReserve < 0) {
       throw new BusError(ErrorCode.INVALID_ARGUMENT, 'subscribe criticalReserve must be an integer >= 0');
     }
+    const settle = options.settle ?? 'handler';
+    if (settle !== 'handler' && settle !== 'explicit') {
+      throw new BusError(ErrorCode.INVALID_ARGUMENT, "subscribe settle must be 'handler' or 'explicit'");
+    }
     const mailbox = this.mailbox(agentId, tenantId);
     if (mailbox.subscribed) throw new BusError(ErrorCode.ALREADY_SUBSCRIBED, `agent ${agentId} already has a subscriber`);
-    mailbox.subscribe(handler, { concurrency, criticalReserve });
+    mailbox.subscribe(handler, { concurrency, criticalReserve, settle });
     return () => mailbox.unsubscribe(handler);
   }
 

@@ -104,6 +104,11 @@ export const ServerConfigSchema = Type.Object(
         pushWindow: Type.Integer({ minimum: 1 }),
         /** How often leases and retention are checked. */
         sweepIntervalMs: Type.Integer({ minimum: 10 }),
+        /**
+         * The delivery ledger under `<dataDir>/delivery` (agent-bus serve): messages accepted and not
+         * yet acknowledged survive a crash or a restart and are delivered again.
+         */
+        ledger: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
@@ -162,6 +167,7 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
     maxPullWaitMs: 30_000,
     pushWindow: 1_000,
     sweepIntervalMs: 250,
+    ledger: true,
   },
   bus: { inboxCapacity: 10_000, drainTimeoutMs: 5_000, requestTimeoutMs: 30_000, maxAgents: 0 },
   chaos: { enabled: false, allowInProduction: false, maxDurationMs: 300_000 },
@@ -234,6 +240,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: string[]; kind: 'string' 
   AGENT_BUS_AGENT_BURST: { path: ['quotas', 'agent', 'burst'], kind: 'int' },
   AGENT_BUS_ACK_TIMEOUT_MS: { path: ['delivery', 'ackTimeoutMs'], kind: 'int' },
   AGENT_BUS_RETENTION_MS: { path: ['delivery', 'retentionMs'], kind: 'int' },
+  AGENT_BUS_DELIVERY_LEDGER: { path: ['delivery', 'ledger'], kind: 'bool' },
   AGENT_BUS_DRAIN_TIMEOUT_MS: { path: ['bus', 'drainTimeoutMs'], kind: 'int' },
   AGENT_BUS_CHAOS_ENABLED: { path: ['chaos', 'enabled'], kind: 'bool' },
 });

@@ -36,9 +36,14 @@ export interface RunningServer {
 }
 
 export interface ShutdownReport {
-  /** Messages accepted but never acknowledged, written to `spoolFile`. */
+  /**
+   * Messages accepted but never acknowledged: kept in the delivery ledger (delivered again after
+   * the next start) when the bus has one, otherwise written to `spoolFile`.
+   */
   undelivered: number;
   spoolFile: string | undefined;
+  /** True when the bus had a delivery ledger: nothing was spooled. */
+  ledger: boolean;
 }
 
 export class BindRefusedError extends Error {
@@ -52,7 +57,8 @@ export class BindRefusedError extends Error {
 
 /**
  * The embedded defaults: the bus with its default governance (default constitution, fastText
- * impact scoring), the file journal and the file-backed deliberation store under the data directory.
+ * impact scoring), the file journal, the file-backed deliberation store and (unless
+ * `delivery.ledger` is false) the delivery ledger under the data directory.
  */
 export async function defaultComponents(config: ServerConfig): Promise<ServeComponents> {
   const dataDir = path.resolve(config.dataDir);
@@ -62,6 +68,7 @@ export async function defaultComponents(config: ServerConfig): Promise<ServeComp
     requestTimeoutMs: config.bus.requestTimeoutMs,
     maxAgents: config.bus.maxAgents,
     dataDir,
+    deliveryLedger: config.delivery.ledger ? {} : false,
     chaos: config.chaos.enabled ? { enabled: true, allowInProduction: config.chaos.allowInProduction, maxDurationMs: config.chaos.maxDurationMs } : undefined,
   });
   await bus.start();
@@ -91,8 +98,9 @@ function fileJournalPort(journal: Journal, dir: string): JournalPort {
  * prints where the API and the dashboard are, and handles SIGTERM/SIGINT with an orderly stop:
  * stop accepting (listener closed, long polls answered, WebSockets closed with 1001, in-flight
  * requests finished), bus.stop() (in-flight sends and handlers drained, metering and journal
- * flushed), then every message still held for an agent is written to
- * `<dataDir>/undelivered-<time>.jsonl` and counted in the log, and the process exits 0.
+ * flushed), then every message still held for an agent is counted in the log and either left in
+ * the delivery ledger (delivered again after the next start) or, without a ledger, written to
+ * `<dataDir>/undelivered-<time>.jsonl`; the process exits 0.
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config } = options;
@@ -109,10 +117,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stopping ??= (async () => {
       log.info({ reason }, 'server stopping');
       const ctx = app.busContext;
+      const ledger = components.bus.deliveryLedger() !== undefined;
       ctx.state.shuttingDown = true;
       await app.close();
       await components.bus.stop();
+      // Settles nothing: with a ledger, what the sessions held stays open in it.
       const left = ctx.sessions.closeAll();
+      if (ledger) {
+        let undelivered = left.reduce((n, a) => n + a.messages.length, 0);
+        for (const agent of await components.bus.listAgents()) undelivered += components.bus.pending(agent.agentId);
+        if (undelivered > 0) log.warn({ undelivered }, 'messages accepted but not acknowledged stay in the delivery ledger; they are delivered again when their agents return after a restart');
+        await components.close?.();
+        log.info({ undelivered }, 'server stopped');
+        log.flush?.();
+        return { undelivered, spoolFile: undefined, ledger };
+      }
       for (const agent of await components.bus.listAgents()) {
         if (ctx.sessions.get(agent.agentId) !== undefined || components.bus.pending(agent.agentId) === 0) continue;
         const messages: AgentMessage[] = [];
@@ -131,7 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await components.close?.();
       log.info({ undelivered }, 'server stopped');
       log.flush?.();
-      return { undelivered, spoolFile };
+      return { undelivered, spoolFile, ledger };
     })();
     return stopping;
   };

@@ -1,4 +1,5 @@
 import type { AgentBus } from '../bus.js';
+import type { DeliveryContext } from '../delivery/mailbox.js';
 import { Ring } from '../delivery/ring.js';
 import type { AgentMessage } from '../message/schema.js';
 import type { DeliveryConfig } from './config.js';
@@ -15,6 +16,13 @@ import type { DeliveryConfig } from './config.js';
  * When the buffer is full the bus handler waits (the bus inbox then absorbs the overflow and
  * refuses senders with BACKPRESSURE once it is full too). A message unacknowledged for longer than
  * `retentionMs`, or past its expiresAt, is dropped and counted as expired.
+ *
+ * A session subscribes with `settle: 'explicit'`: with the bus's delivery ledger on, a message it
+ * holds stays open in the ledger until the client acknowledges it, it expires, or the agent is
+ * removed (discarded) — those are the points where the session settles it. After a crash, what was
+ * held and unacknowledged (queued, leased, or waiting for room) is delivered again when the agent
+ * opens its session again; an acknowledged message is not. Closing every session at shutdown
+ * settles nothing: the ledger keeps those messages for the next start.
  */
 
 export class Retained {
@@ -25,10 +33,19 @@ export class Retained {
   done = false;
 
   constructor(
+    /** This process's sequence number (the session's map key). */
+    readonly seq: number,
+    /** The deliveryId clients see and acknowledge: the manager's idBase + seq. */
     readonly id: number,
     readonly message: AgentMessage,
     readonly arrivedAt: number,
   ) {}
+}
+
+interface RoomWaiter {
+  message: AgentMessage;
+  redelivered: boolean;
+  resolve: () => void;
 }
 
 const PULL = Symbol('pull');
@@ -61,10 +78,13 @@ export interface SessionStats {
 export class AgentSession {
   private readonly fresh = new Ring<Retained>(16);
   private readonly again = new Ring<Retained>(4);
+  /** By seq. */
   private readonly byId = new Map<number, Retained>();
   private readonly leased = new Map<number, Retained>();
-  private nextId = 1;
-  private spaceWaiter: { message: AgentMessage; resolve: () => void } | undefined;
+  /** Bus deliveries waiting for room (one normally; more only if the bus timed out a wait). */
+  private readonly roomWaiters = new Ring<RoomWaiter>(2);
+  /** The bus's delivery context for this agent: settles messages in the delivery ledger. */
+  private delivery: DeliveryContext | undefined;
   private pullWaiters: Array<() => void> = [];
   sink: PushSink | undefined;
   /** Leases held by the attached sink (the push window). */
@@ -93,20 +113,27 @@ export class AgentSession {
     return this.byId.size - this.leased.size;
   }
 
-  /** The bus handler: takes the message now, or once the buffer has room. */
-  readonly accept = (message: AgentMessage): undefined | Promise<void> => {
-    if (this.byId.size < this.manager.config.sessionCapacity) {
-      this.store(message);
+  /**
+   * The bus handler: takes the message now, or once the buffer has room. Either way the session
+   * owns it from here (the subscription settles explicitly).
+   */
+  readonly accept = (message: AgentMessage, ctx: DeliveryContext): undefined | Promise<void> => {
+    this.delivery = ctx;
+    if (this.roomWaiters.length === 0 && this.byId.size < this.manager.config.sessionCapacity) {
+      this.store(message, ctx.redelivered);
       return undefined;
     }
     return new Promise<void>((resolve) => {
-      this.spaceWaiter = { message, resolve };
+      this.roomWaiters.push({ message, redelivered: ctx.redelivered, resolve });
     });
   };
 
-  private store(message: AgentMessage): void {
-    const entry = new Retained(this.nextId++, message, this.manager.clock());
-    this.byId.set(entry.id, entry);
+  private store(message: AgentMessage, redelivered: boolean): void {
+    const seq = this.manager.nextSeq();
+    const entry = new Retained(seq, this.manager.idBase + seq, message, this.manager.clock());
+    // Given back by the ledger after a restart: it may have been handed out before, so the first attempt shown is 2.
+    if (redelivered) entry.attempts = 1;
+    this.byId.set(seq, entry);
     this.fresh.push(entry);
     this.manager.retainedTotal++;
     this.onWork();
@@ -132,7 +159,7 @@ export class AgentSession {
     entry.attempts++;
     entry.holder = holder;
     entry.leaseUntil = until;
-    this.leased.set(entry.id, entry);
+    this.leased.set(entry.seq, entry);
     if (holder !== PULL) this.pushLeased++;
   }
 
@@ -171,17 +198,22 @@ export class AgentSession {
     });
   }
 
-  /** Acknowledges deliveries (late acks of a lease that already ended are honoured too). */
+  /**
+   * Acknowledges deliveries (late acks of a lease that already ended are honoured too). Each ack
+   * is recorded in the delivery ledger before this returns.
+   */
   ack(ids: readonly number[]): { acked: number[]; unknown: number[] } {
     const acked: number[] = [];
     const unknown: number[] = [];
+    const base = this.manager.idBase;
     for (const id of ids) {
-      const entry = this.byId.get(id);
+      const entry = this.byId.get(id - base);
       if (entry === undefined) {
         unknown.push(id);
         continue;
       }
       this.finish(entry);
+      this.settle(entry.message);
       acked.push(id);
     }
     this.manager.counters.acked += acked.length;
@@ -189,15 +221,20 @@ export class AgentSession {
     return { acked, unknown };
   }
 
+  /** A final decision about the message (acked, expired, discarded): the ledger stops keeping it. */
+  private settle(message: AgentMessage): void {
+    this.delivery?.settle(message.messageId);
+  }
+
   private finish(entry: Retained): void {
     entry.done = true;
-    this.byId.delete(entry.id);
+    this.byId.delete(entry.seq);
     this.manager.retainedTotal--;
     if (entry.holder !== undefined) this.endLease(entry);
   }
 
   private endLease(entry: Retained): void {
-    this.leased.delete(entry.id);
+    this.leased.delete(entry.seq);
     if (entry.holder !== PULL) {
       this.pushLeased--;
       this.manager.tenantUnacked(this.tenantId, -1);
@@ -207,11 +244,10 @@ export class AgentSession {
 
   /** After acks or expiries: admit a waiting bus delivery, wake the pusher. */
   private afterRelease(): void {
-    if (this.spaceWaiter !== undefined && this.byId.size < this.manager.config.sessionCapacity) {
-      const { message, resolve } = this.spaceWaiter;
-      this.spaceWaiter = undefined;
-      this.store(message);
-      resolve();
+    while (this.roomWaiters.length > 0 && this.byId.size < this.manager.config.sessionCapacity) {
+      const waiter = this.roomWaiters.shift()!;
+      this.store(waiter.message, waiter.redelivered);
+      waiter.resolve();
     }
     if (this.sink !== undefined && this.queued > 0) this.manager.markReady(this);
   }
@@ -273,6 +309,7 @@ export class AgentSession {
       if (entry.leaseUntil > now) continue;
       if (entry.arrivedAt < horizon || (entry.message.expiresAt !== undefined && entry.message.expiresAt < now)) {
         this.finish(entry);
+        this.settle(entry.message);
         expired++;
       } else {
         this.requeue(entry);
@@ -284,6 +321,7 @@ export class AgentSession {
         ring.shift();
         if (!head.done && head.holder === undefined) {
           this.finish(head);
+          this.settle(head.message);
           expired++;
         }
       }
@@ -293,20 +331,24 @@ export class AgentSession {
     return expired;
   }
 
-  /** Closes the session; returns every message it still held (queued, leased, or waiting for room). */
-  close(): AgentMessage[] {
+  /**
+   * Closes the session; returns every message it still held (queued, leased, or waiting for room).
+   * `discard`: they are dropped for good (the agent was removed) and settled in the delivery
+   * ledger; otherwise (the server is stopping) the ledger keeps them for the next start.
+   */
+  close(discard: boolean): AgentMessage[] {
     if (this.closed) return [];
     this.closed = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    const left = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    const left = [...this.byId.values()].sort((a, b) => a.seq - b.seq);
     for (const entry of left) this.finish(entry);
     const messages = left.map((e) => e.message);
-    if (this.spaceWaiter !== undefined) {
-      messages.push(this.spaceWaiter.message);
-      this.spaceWaiter.resolve();
-      this.spaceWaiter = undefined;
+    for (const waiter of this.roomWaiters.drain()) {
+      messages.push(waiter.message);
+      waiter.resolve();
     }
+    if (discard) for (const message of messages) this.settle(message);
     this.sink = undefined;
     const waiters = this.pullWaiters;
     this.pullWaiters = [];
@@ -331,6 +373,13 @@ export class SessionManager {
   private timer: NodeJS.Timeout | undefined;
   readonly longPolls = new Set<() => void>();
   retainedTotal = 0;
+  /**
+   * Delivery ids are idBase + a sequence number. idBase is the start time in ms × 1000, so an ack
+   * sent to a restarted server for a delivery of the previous process names no message of this one
+   * (unless the previous process handed out more than a million deliveries a second on average).
+   */
+  readonly idBase = Date.now() * 1000;
+  private seq = 0;
   readonly counters = { pushed: 0, pulled: 0, acked: 0, redelivered: 0, expired: 0, discarded: 0 };
   onExpired: ((agentId: string, count: number) => void) | undefined;
   private readonly quantum = 64;
@@ -351,7 +400,7 @@ export class SessionManager {
     if (session !== undefined && session.tenantId === tenantId && !session.closed) return session;
     if (session !== undefined) this.drop(agentId);
     session = new AgentSession(agentId, tenantId, this);
-    session.unsubscribe = this.bus.subscribe(agentId, session.accept);
+    session.unsubscribe = this.bus.subscribe(agentId, session.accept, { settle: 'explicit' });
     this.sessions.set(agentId, session);
     this.startTimer();
     return session;
@@ -361,12 +410,16 @@ export class SessionManager {
     return this.sessions.get(agentId);
   }
 
-  /** Closes an agent's session (agent removed); its messages are discarded and counted. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** Closes an agent's session (agent removed); its messages are discarded, counted and settled. */
   drop(agentId: string): number {
     const session = this.sessions.get(agentId);
     if (session === undefined) return 0;
     this.sessions.delete(agentId);
-    const left = session.close().length;
+    const left = session.close(true).length;
     this.counters.discarded += left;
     return left;
   }
@@ -457,13 +510,16 @@ export class SessionManager {
     for (const wake of [...this.longPolls]) wake();
   }
 
-  /** Closes every session; returns the messages they still held, by agent. */
+  /**
+   * Closes every session (the server is stopping); returns the messages they still held, by agent.
+   * Nothing is settled: with a delivery ledger they are delivered again after the next start.
+   */
   closeAll(): Array<{ agentId: string; tenantId: string; messages: AgentMessage[] }> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     const out: Array<{ agentId: string; tenantId: string; messages: AgentMessage[] }> = [];
     for (const session of this.sessions.values()) {
-      const messages = session.close();
+      const messages = session.close(false);
       if (messages.length > 0) out.push({ agentId: session.agentId, tenantId: session.tenantId, messages });
     }
     this.sessions.clear();

@@ -15,7 +15,9 @@ describe('push delivery', () => {
     assertDelivered(r, ['b']);
     assert.equal(rec.seen.length, 1);
     assert.deepEqual(rec.seen[0]!.message.content, { n: 1 });
-    assert.deepEqual({ ...rec.seen[0]!.ctx }, { agentId: 'b', tenantId: 'acme' });
+    const { settle, ...ctx } = rec.seen[0]!.ctx;
+    assert.deepEqual(ctx, { agentId: 'b', tenantId: 'acme', redelivered: false });
+    assert.equal(typeof settle, 'function');
   });
 
   it('an async handler gets the message', async (t) => {
