@@ -34,7 +34,10 @@ interface ClientResult {
 
 // ---------------------------------------------------------------- load generator (child)
 
-async function client(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate: number): Promise<ClientResult> {
+/** confirm: every send frame has an id and gets a result frame; fireAndForget: no ids, only refusals are answered. */
+type Confirm = 'confirm' | 'fireAndForget';
+
+async function client(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate: number, confirm: Confirm): Promise<ClientResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   // Resolves on the ready frame (bus) or on open (echo).
   const open = (u: string) =>
@@ -79,7 +82,7 @@ async function client(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced'
   const frame = (i: number) =>
     JSON.stringify({
       type: 'send',
-      id: i,
+      ...(confirm === 'confirm' ? { id: i } : {}),
       message: { toAgent: 'bob', constitutionalHash: CONSTITUTIONAL_HASH, messageType: 'event', content: { t: nowUs(), text: 'status update' } },
     });
   const start = performance.now();
@@ -116,9 +119,9 @@ async function client(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced'
 
 // ---------------------------------------------------------------- servers (parent)
 
-function runClient(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate = 0): Promise<ClientResult> {
+function runClient(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', rate = 0, confirm: Confirm = 'confirm'): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--client', target, url, mode, String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--client', target, url, mode, String(rate), confirm], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientResult) : reject(new Error(`client exited ${code}`))));
@@ -149,12 +152,15 @@ async function parent(): Promise<void> {
 
   await runClient('bus', busUrl, 'max'); // warm-up
   const maxBus: ClientResult[] = [];
+  const maxBusForget: ClientResult[] = [];
   const maxEcho: ClientResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     maxBus.push(await runClient('bus', busUrl, 'max'));
+    maxBusForget.push(await runClient('bus', busUrl, 'max', 0, 'fireAndForget'));
     maxEcho.push(await runClient('echo', echoUrl, 'max'));
   }
   const busRate = median(maxBus.map((x) => x.rate));
+  const busForgetRate = median(maxBusForget.map((x) => x.rate));
   const echoRate = median(maxEcho.map((x) => x.rate));
   // Latency at half of the target rate (40,000/s), or half of what this machine reached if lower.
   const paced = Math.min(40_000, Math.round(busRate / 2));
@@ -174,7 +180,16 @@ async function parent(): Promise<void> {
       baseline: { name: 'bare ws echo server, same client', value: Math.round(echoRate) },
       ratio: ratio(busRate, echoRate),
       target: '>= 80000',
-      note: `${THROUGHPUT_MESSAGES} messages per round, window ${WINDOW}, median of ${ROUNDS}; per message the bus path carries 4 frames (send, result, message, batched ack), the echo 2`,
+      note: `${THROUGHPUT_MESSAGES} messages per round, window ${WINDOW}, median of ${ROUNDS}; per message the bus path carries 4 frames (send with an id, result, message, batched ack), the echo 2`,
+    },
+    {
+      name: 'WebSocket messages/s, fire-and-forget send (no id: refusals only) → push → ack',
+      value: Math.round(busForgetRate),
+      unit: 'msgs/s',
+      baseline: { name: 'bare ws echo server, same client', value: Math.round(echoRate) },
+      ratio: ratio(busForgetRate, echoRate),
+      target: '>= 80000',
+      note: `runs ${maxBusForget.map((x) => Math.round(x.rate)).join(' / ')}; 3 frames per message (send, message, batched ack); every message governed (policy, impact) exactly as with ids`,
     },
     {
       name: `WebSocket p99 send→push latency at ${paced} msgs/s`,
@@ -195,7 +210,7 @@ async function parent(): Promise<void> {
 
 const args = process.argv.slice(2);
 if (args[0] === '--client') {
-  const result = await client(args[1] as 'bus' | 'echo', args[2]!, args[3] as 'max' | 'paced', Number(args[4]));
+  const result = await client(args[1] as 'bus' | 'echo', args[2]!, args[3] as 'max' | 'paced', Number(args[4]), (args[5] ?? 'confirm') as Confirm);
   process.stdout.write(JSON.stringify(result));
   process.exit(0);
 } else {

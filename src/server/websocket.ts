@@ -17,7 +17,8 @@ import type { AgentSession, PushSink, Retained } from './sessions.js';
  *                     heartbeat {id?}
  *   server → client   ready {agentId, tenantId, ackTimeoutMs, pushWindow}
  *                     message {deliveryId, attempt, message}
- *                     result {id, status, result}   error {id?, error: {code, message}}
+ *                     result {id, status, result} (only for frames with an id)
+ *                     error {id?, error: {code, message}} (always)
  *                     heartbeat {id?, at}
  */
 
@@ -201,7 +202,10 @@ class WsConnection implements PushSink {
     if (typeof frame.timeoutMs === 'number') options.timeoutMs = frame.timeoutMs;
     try {
       const answer = await sendThroughBus(this.ctx.bus, this.ctx.quotas, this.principal!, message, mode, options);
-      if (answer.status < 300) this.send({ type: 'result', ...(id !== undefined ? { id } : {}), status: answer.status, result: answer.body });
+      // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
+      if (answer.status < 300) {
+        if (id !== undefined) this.send({ type: 'result', id, status: answer.status, result: answer.body });
+      }
       else this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
     } catch (error) {
       this.ctx.log.error({ err: error }, 'websocket send failed');

@@ -56,4 +56,25 @@ describe('send results: annotations only when asked for (or when held)', () => {
       await alice.close();
     }
   });
+
+  it('WebSocket: a frame without an id is fire-and-forget — no result when accepted, an error frame with the messageId when refused', async () => {
+    const alice = await connect(`${url}?agentId=alice`);
+    try {
+      await alice.next((f) => f.type === 'ready');
+      alice.send({ type: 'send', message: message({ messageId: 'ff-accepted', content: { n: 'ff' } }) });
+      alice.send({ type: 'send', message: message({ messageId: 'ff-refused', toAgent: 'nobody' }) });
+      alice.send({ type: 'heartbeat', id: 'after' });
+      const refused = await alice.next((f) => f.type === 'error');
+      assert.equal(refused.id, undefined);
+      assert.equal((refused.error as { code: string; messageId: string }).code, 'UNKNOWN_RECIPIENT');
+      assert.equal((refused.error as { messageId: string }).messageId, 'ff-refused');
+      await alice.next((f) => f.type === 'heartbeat' && f.id === 'after');
+      assert.equal(alice.frames.filter((f) => f.type === 'result').length, 0, 'no result frame for the accepted id-less send');
+      const pulled = await h.app.inject({ method: 'GET', url: '/v1/agents/bob/messages?max=50' });
+      const ids = (pulled.json().deliveries as Array<{ message: { messageId: string } }>).map((d) => d.message.messageId);
+      assert.ok(ids.includes('ff-accepted'), `bob got the accepted message: ${ids.join(',')}`);
+    } finally {
+      await alice.close();
+    }
+  });
 });
