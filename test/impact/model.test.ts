@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDefaultTextModel } from '../../src/impact/load-model.js';
 import { FastTextModel } from '../../src/impact/fasttext-model.js';
+import { FastTextJsModel } from '../../src/impact/fasttext-js-model.js';
+import { assembleGovernance, checkGovernanceOptions } from '../../src/assembly.js';
+import { CachedTextModel } from '../../src/impact/cached-model.js';
+import { BusError } from '../../src/errors.js';
 import { KeywordModel } from '../../src/impact/keyword-model.js';
 import { createImpactStage, type ImpactAnnotation } from '../../src/impact/stage.js';
 import { governanceContext, message } from './helpers.js';
@@ -26,31 +30,57 @@ const CLEAR_LOW = [
   'translated the FAQ into Spanish',
 ];
 
-test('the shipped fastText model loads from data/ and separates clear high- from clear low-impact text', async () => {
-  const reasons: string[] = [];
-  const loaded = await loadDefaultTextModel({ onFallback: (r) => reasons.push(r) });
-  assert.equal(loaded.fallback, false, `fell back: ${loaded.reason}`);
-  assert.deepEqual(reasons, []);
-  assert.ok(loaded.model instanceof FastTextModel);
-  assert.equal(loaded.model.name, 'fasttext');
-  assert.ok(loaded.path.endsWith('data/impact/impact-model.bin'));
-  for (const text of CLEAR_HIGH) {
-    const p = loaded.model.predict(text) as number;
-    assert.ok(p > 0.5, `expected high impact for "${text}", got ${p}`);
+for (const backend of ['js', 'wasm'] as const) {
+  test(`the shipped fastText model loads from data/ (${backend} backend) and separates clear high- from clear low-impact text`, async () => {
+    const reasons: string[] = [];
+    const loaded = await loadDefaultTextModel({ backend, onFallback: (r) => reasons.push(r) });
+    assert.equal(loaded.fallback, false, `fell back: ${loaded.reason}`);
+    assert.deepEqual(reasons, []);
+    assert.equal(loaded.backend, backend);
+    assert.ok(loaded.model instanceof (backend === 'js' ? FastTextJsModel : FastTextModel));
+    assert.equal(loaded.model.name, 'fasttext');
+    assert.ok(loaded.path.endsWith('data/impact/impact-model.bin'));
+    for (const text of CLEAR_HIGH) {
+      const p = loaded.model.predict(text) as number;
+      assert.ok(p > 0.5, `expected high impact for "${text}", got ${p}`);
+    }
+    for (const text of CLEAR_LOW) {
+      const p = loaded.model.predict(text) as number;
+      assert.ok(p < 0.5, `expected low impact for "${text}", got ${p}`);
+    }
+    const keyword = new KeywordModel();
+    // the keyword baseline misses the payment with no keyword in it
+    assert.equal(keyword.predict(CLEAR_HIGH[0]!), 0);
+    assert.equal(loaded.model.predict(''), 0);
+    assert.equal(loaded.model.predict('  ?! '), 0);
+    // text beyond maxChars is not read: a long tail cannot change the prediction
+    const head = CLEAR_HIGH[0]! + ' ';
+    const padded = head + 'x'.repeat(600 - head.length);
+    assert.equal(loaded.model.predict(padded + ' thanks, that fixed it'.repeat(200)), loaded.model.predict(padded));
+  });
+}
+
+test('the js backend is the default; an unknown backend is a configuration error', async () => {
+  const loaded = await loadDefaultTextModel({ onFallback: () => assert.fail('fallback') });
+  assert.equal(loaded.backend, 'js');
+  assert.ok(loaded.model instanceof FastTextJsModel);
+  await assert.rejects(loadDefaultTextModel({ backend: 'onnx' as 'js' }), /fastText backend must be 'js' or 'wasm', got onnx/);
+  assert.throws(() => checkGovernanceOptions({ impact: { backend: 'onnx' as 'js' } }), (e: unknown) => e instanceof BusError && e.code === 'INVALID_OPTIONS' && /impact\.backend/.test(e.message));
+  assert.doesNotThrow(() => checkGovernanceOptions({ impact: { backend: 'wasm' } }));
+});
+
+test('impact.backend chooses the runtime of the bus’s fastText model (cached either way)', async () => {
+  for (const [backend, kind] of [[undefined, FastTextJsModel], ['js', FastTextJsModel], ['wasm', FastTextModel]] as const) {
+    const governance = await assembleGovernance({ policy: false, deliberation: false, journal: false, impact: backend === undefined ? {} : { backend } });
+    try {
+      assert.equal(governance.impactModelFallback, undefined);
+      const model = governance.impactStage!.scorer.model;
+      assert.ok(model instanceof CachedTextModel);
+      assert.ok(model.model instanceof kind, `backend ${backend}`);
+    } finally {
+      await governance.close();
+    }
   }
-  for (const text of CLEAR_LOW) {
-    const p = loaded.model.predict(text) as number;
-    assert.ok(p < 0.5, `expected low impact for "${text}", got ${p}`);
-  }
-  const keyword = new KeywordModel();
-  // the keyword baseline misses the payment with no keyword in it
-  assert.equal(keyword.predict(CLEAR_HIGH[0]!), 0);
-  assert.equal(loaded.model.predict(''), 0);
-  assert.equal(loaded.model.predict('  ?! '), 0);
-  // text beyond maxChars is not read: a long tail cannot change the prediction
-  const head = CLEAR_HIGH[0]! + ' ';
-  const padded = head + 'x'.repeat(600 - head.length);
-  assert.equal(loaded.model.predict(padded + ' thanks, that fixed it'.repeat(200)), loaded.model.predict(padded));
 });
 
 test('the impact stage with the fastText model holds a high-impact payment and passes chatter', async () => {
