@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RejectionCode } from '../errors.js';
 import { reject, type Reject } from '../governance/verdict.js';
 import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
 import { CONTENT_TOO_DEEP, exactJsonBytes, lastInvalidPath, lastSnapshotSize, snapshotJsonObject } from './content.js';
+import { issueMessageId } from './ids.js';
 import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
 import { normalizeTenantId } from './tenant.js';
 
@@ -86,7 +86,7 @@ export class MessageBuilder {
     }
     this.contentBytes = bytes;
     this.idGenerated = m.messageId === undefined;
-    const messageId = m.messageId ?? randomUUID();
+    const messageId = m.messageId ?? issueMessageId();
     return {
       messageId,
       conversationId: m.conversationId ?? messageId,

@@ -1,4 +1,5 @@
 import { RejectionCode } from '../../errors.js';
+import { isIssuedMessageId } from '../../message/ids.js';
 import type { AgentMessage } from '../../message/schema.js';
 import type { GovernanceContext, GovernanceStage } from '../stage.js';
 import { PROCEED, reject, type Verdict } from '../verdict.js';
@@ -116,20 +117,25 @@ export class DuplicateWindow {
     this.generationStart = now;
   }
 
+  /** Whether the id was accepted within the window, or is one this process issued (then it always was). */
   has(id: string): boolean {
+    if (isIssuedMessageId(id)) return true;
     fingerprint(id);
     return this.current.probe(fp1, fp2, false) || this.previous.probe(fp1, fp2, false);
   }
 
   /**
-   * Records an id; returns false when it was already there. `fresh` says the bus generated the id
-   * (a random UUID v4), which cannot be in the older generation, so that probe is skipped.
+   * Records an id; returns false when it was already there. `fresh` says the bus issued the id for
+   * this message (src/message/ids.ts): such an id is recognised by its tag and need not be
+   * remembered. A caller-set id that carries a valid tag was issued before: a duplicate.
    */
   add(id: string, now: number, fresh = false): boolean {
+    if (fresh) return true;
+    if (isIssuedMessageId(id)) return false;
     fingerprint(id);
     const h1 = fp1;
     const h2 = fp2;
-    if (!fresh && this.previous.probe(h1, h2, false)) return false;
+    if (this.previous.probe(h1, h2, false)) return false;
     if (this.current.size >= this.half || now - this.generationStart >= this.halfWindowMs) {
       if (now - this.generationStart < this.halfWindowMs) this.evictedEarly += this.previous.size;
       const recycled = this.previous;
