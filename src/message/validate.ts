@@ -9,6 +9,15 @@ import { normalizeTenantId } from './tenant.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 
+const AJV_LOGGER = {
+  log: (...args: unknown[]) => console.log(...args),
+  warn: (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('DEPRECATED: option unicode')) return;
+    console.warn(...args);
+  },
+  error: (...args: unknown[]) => console.error(...args),
+};
+
 /** Validators are compiled once per distinct set of limits (ajv compilation costs tens of ms). */
 const compiled = new Map<string, ValidateFunction>();
 
@@ -16,7 +25,10 @@ export function compileMessageValidator(limits: MessageLimits): ValidateFunction
   const key = JSON.stringify(limits);
   let validate = compiled.get(key);
   if (validate === undefined) {
-    const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
+    // unicode: false — string limits count UTF-16 units (String#length), not code points: as strict
+    // or stricter, and validation takes less than half the time (ajv skips its code-point count).
+    // Ajv 8 still honours the option but warns that it is deprecated; that one warning is dropped.
+    const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false, unicode: false, logger: AJV_LOGGER });
     validate = ajv.compile(buildMessageInputSchema(limits));
     compiled.set(key, validate);
   }
