@@ -101,6 +101,9 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (fastify's default binds reqId): requests are not logged, and the
+    // few error logs name the method and URL themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
