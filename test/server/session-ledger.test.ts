@@ -4,12 +4,12 @@
  * crash what was held and unacknowledged comes back, and nothing acknowledged does.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { AgentBus } from '../../src/bus.js';
-import { buildServer, SessionManager } from '../../src/server/index.js';
+import { buildServer, ConfigError, defaultComponents, loadServerConfig, SessionManager } from '../../src/server/index.js';
 import { config, connect, HASH, silent, type } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,6 +133,54 @@ describe('session settle points', () => {
     assert.equal(second.deliveryLedger()!.open, 0);
     const third = await ledgerBus(t, dir);
     assert.equal(third.deliveryLedger()!.recovered, 0);
+  });
+});
+
+describe('waiting for room', () => {
+  it('a bus delivery whose wait for room timed out is still taken once there is room (nothing lost, nothing settled early)', async (t) => {
+    const dir = tempDir(t);
+    const bus = new AgentBus({ policy: false, impact: false, deliberation: false, metering: false, drainTimeoutMs: 50, handlerTimeoutMs: 50, deliveryLedger: { dir } });
+    await bus.start();
+    t.after(() => bus.stop());
+    for (const agentId of ['alice', 'bob']) await bus.registerAgent({ agentId, tenantId: 'acme' });
+    const sessions = new SessionManager(bus, { ...config().delivery, sessionCapacity: 1 }, 0);
+    t.after(() => sessions.closeAll());
+    const bob = sessions.open('bob', 'acme');
+    for (let i = 0; i < 3; i++) await sendTo(bus, 'bob', i);
+    await sleep(200); // the bus times out the wait for room of message 1, then hands message 2 over to wait as well
+    assert.ok(bus.metrics().deliveryFailures >= 1, 'the bus reported the wait as a timeout');
+    const got: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const [entry] = bob.take(1, 60_000);
+      got.push(n(entry!.message));
+      bob.ack([entry!.id]);
+    }
+    assert.deepEqual(got, [0, 1, 2]);
+    assert.equal(bus.deliveryLedger()!.open, 0);
+    assert.equal(bus.deliveryLedger()!.done, 3);
+  });
+});
+
+describe('configuration', () => {
+  it('agent-bus serve keeps the ledger by default; delivery.ledger / AGENT_BUS_DELIVERY_LEDGER turn it off; bad values name the key', async (t) => {
+    const dataDir = tempDir(t);
+    const on = await defaultComponents(loadServerConfig({ overrides: { dataDir, logLevel: 'silent' } }));
+    try {
+      assert.notEqual(on.bus.deliveryLedger(), undefined);
+      assert.ok(existsSync(path.join(dataDir, 'delivery', 'deliveries.jsonl')));
+    } finally {
+      await on.bus.stop();
+    }
+    const offConfig = loadServerConfig({ env: { AGENT_BUS_DELIVERY_LEDGER: 'false' }, overrides: { dataDir, logLevel: 'silent' } });
+    assert.equal(offConfig.delivery.ledger, false);
+    const off = await defaultComponents(offConfig);
+    try {
+      assert.equal(off.bus.deliveryLedger(), undefined);
+    } finally {
+      await off.bus.stop();
+    }
+    assert.throws(() => loadServerConfig({ env: { AGENT_BUS_DELIVERY_LEDGER: 'maybe' } }), (e) => e instanceof ConfigError && /AGENT_BUS_DELIVERY_LEDGER/.test(e.message));
+    assert.throws(() => loadServerConfig({ overrides: { delivery: { ledger: 'yes' } } }), (e) => e instanceof ConfigError && /delivery\.ledger/.test(e.message));
   });
 });
 
