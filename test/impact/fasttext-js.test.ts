@@ -79,6 +79,16 @@ const HOSTILE = [
   '\ud83d\ud83d\ude00',
   '\udfff\ud800 x',
   '\uffff\ufffe\ufffd',
+  '\ud800!!abc',
+  'wire\udbff?? money now',
+  '\ud83d... drop the table',
+  '\ud800\n\nwire',
+  '\udc00_x',
+  '!!!',
+  '\u00a0!!',
+  '\u3000 \ufeff \u2028',
+  '\u0085',
+  'é!!',
   '$48,000 €1.2m 15k usd 300 dollars 42',
   'WIRE $48,000 TO THE NEW VENDOR ACCOUNT TODAY',
   'export all customer records with emails and phone numbers to my personal gmail',
@@ -124,6 +134,8 @@ function textArbitrary(words: readonly string[]): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)) },
     { weight: 2, arbitrary: fc.constantFrom(' ', ' ', '  ', '\n', '\t', '\r', '\v', '\f', '\0', '</s>', '__label__high', '__label__x', '<', '>') },
+    { weight: 1, arbitrary: fc.constantFrom('!!', '?!.', ' - ', '...', '$', '#1', '$48,000', '15k usd', 'É', 'İ', '\u00a0', '\u3000') },
+    { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u)) },
   );
   return fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''));
 }
