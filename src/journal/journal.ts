@@ -1,10 +1,10 @@
 import { BusError, ErrorCode } from '../errors.js';
 import { FileSink, FILE_SINK_DEFAULTS } from './file-sink.js';
 import { checkSeal, GENESIS_HASH, parseLine } from './format.js';
-import { BatchEncoder } from './record.js';
 import { createSealBackend, InlineSealBackend, Sealing, type SealBackend } from './seal-backend.js';
-import { SealChain, type HashedBatch, type SealedJob, type SealJob } from './sealer.js';
+import { SealChain, type EncodedRecords, type HashedBatch, type SealedJob, type SealJob } from './sealer.js';
 import type { JournalSink, SealedBatch } from './sink.js';
+import { TapeEncoder } from './tape.js';
 import { FsyncPolicy, type ChainHead, type JournalEntry, type JournalRecord, type JournalStats, type OpenReport, type Seal } from './types.js';
 
 export interface JournalOptions {
@@ -114,7 +114,7 @@ function asError(error: unknown): Error {
 
 /** Records encoded on the appending thread, not yet handed to the seal backend. */
 interface Piece {
-  bytes: Uint8Array;
+  records: EncodedRecords;
   first: number;
   count: number;
   recovery?: Seal['recovery'];
@@ -149,7 +149,7 @@ export class Journal {
   /** Hashes a batch on this thread when the seal worker is behind (worker sealing only). */
   private helper: InlineSealBackend | null = null;
   private helpedBatches = 0;
-  private readonly encoder: BatchEncoder;
+  private readonly encoder: TapeEncoder;
   private batch: JournalEntry[] = [];
   /** Encoded records waiting for the seal backend (in order). */
   private pieces: Piece[] = [];
@@ -190,14 +190,14 @@ export class Journal {
     this.settledSeq = head.seq;
     this.batchTarget = config.maxBatchRecords;
     this.report = report;
-    this.encoder = new BatchEncoder(config.includeContent);
+    this.encoder = new TapeEncoder(config.includeContent);
     this.sealer = createSealBackend(config.sealing);
     this.chain = new SealChain({ seal: head.seal, hash: head.hash });
     if (reseal !== undefined && reseal.lines.length > 0) {
       // Lines read back from the file are complete records (parseLine accepted them as JSON, so
       // they hold no digest marks): sealed again as they are, as a batch of their own.
       const count = reseal.lines.length;
-      this.pieces.push({ bytes: Buffer.from(reseal.lines.join('\n') + '\n', 'utf8'), first: this.lastSeq + 1, count, recovery: reseal.recovery });
+      this.pieces.push({ records: Buffer.from(reseal.lines.join('\n') + '\n', 'utf8'), first: this.lastSeq + 1, count, recovery: reseal.recovery });
       this.lastSeq += count;
       this.unwritten += count;
       this.pumpSeals(true);
@@ -312,8 +312,8 @@ export class Journal {
         for (let start = 0; start < entries.length; start += this.config.maxBatchRecords) {
           const end = Math.min(start + this.config.maxBatchRecords, entries.length);
           const first = this.lastSeq + 1;
-          const bytes = this.encoder.encode(entries, start, end, first);
-          this.pieces.push({ bytes, first, count: end - start });
+          const records = this.encoder.encode(entries, start, end);
+          this.pieces.push({ records, first, count: end - start });
           this.lastSeq += end - start;
           this.unwritten += end - start;
           encoded = end;
@@ -358,15 +358,15 @@ export class Journal {
   private takeJob(): SealJob {
     const first = this.pieces.shift()!;
     const at = this.config.now();
-    if (first.recovery !== undefined) return { bytes: first.bytes, first: first.first, count: first.count, at, recovery: first.recovery };
+    if (first.recovery !== undefined) return { records: [first.records], first: first.first, count: first.count, at, recovery: first.recovery };
     let count = first.count;
-    let parts: Uint8Array[] | null = null;
+    const records = [first.records];
     while (this.pieces.length > 0 && this.pieces[0]!.recovery === undefined && count + this.pieces[0]!.count <= this.batchTarget) {
       const next = this.pieces.shift()!;
-      (parts ??= [first.bytes]).push(next.bytes);
+      records.push(next.records);
       count += next.count;
     }
-    return { bytes: parts ?? first.bytes, first: first.first, count, at };
+    return { records, first: first.first, count, at };
   }
 
   private submit(job: SealJob, backend: SealBackend): void {
@@ -383,14 +383,20 @@ export class Journal {
       hashed.then(
         (result) => {
           slot.hashed = result;
+          this.recycle(result);
           this.takeSealed();
         },
         (error: unknown) => this.fail(asError(error)),
       );
     } else {
       slot.hashed = hashed;
+      this.recycle(hashed);
       this.takeSealed();
     }
+  }
+
+  private recycle(batch: HashedBatch): void {
+    for (const piece of batch.spent) this.encoder.recycle(piece);
   }
 
   /** Links the batches that came back, in order, and moves them to the write queue; the head moves with them. */

@@ -36,7 +36,7 @@ function recordObject(seq: number, entry: JournalEntry, includeContent: boolean,
 }
 
 /** The record line. Never throws: what JSON.stringify refuses (a cycle, a BigInt) is recorded as such. */
-function recordLine(seq: number, entry: JournalEntry, includeContent: boolean, digestError: string | undefined): string {
+export function recordLine(seq: number, entry: JournalEntry, includeContent: boolean, digestError: string | undefined): string {
   try {
     return JSON.stringify(recordObject(seq, entry, includeContent, digestError));
   } catch {
@@ -56,7 +56,7 @@ function guardedJson(value: unknown): string {
   }
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -65,14 +65,14 @@ const SCRATCH_BYTES = 1 << 20;
 const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
 
 /**
- * Encodes batches of entries into the bytes a BatchSealer takes: per record its JSON line, then
- * — when the journal must compute the message digest — DIGEST_MARK and the digest pre-image
- * (messageDigestText), then a newline. The sealer hashes the pre-image and ends the line with
- * `,"digest":"<hex>"}`, so the digest is the line's last field.
+ * The reference encoding of records: per record its JSON line (JSON.stringify of the record's
+ * fields), then — when the journal must compute the message digest — DIGEST_MARK and the digest
+ * pre-image (messageDigestText), then a newline. RecordHasher takes these bytes too: it hashes the
+ * pre-image and ends the line with `,"digest":"<hex>"}`, so the digest is the line's last field.
  *
- * This is the journal's whole per-record cost on the appending thread: two JSON.stringify calls
- * (V8 builds their results flat, measured cheaper than concatenating fields by hand) and two
- * writes into one reusable buffer, copied out once per batch so it can be handed to a worker.
+ * The journal encodes with TapeEncoder (./tape.ts), which writes the same records without calling
+ * JSON.stringify; its output is tested byte for byte against this encoder (test/journal/tape.test.ts),
+ * and it falls back to recordLine and messageDigestText above for values it does not take.
  */
 export class BatchEncoder {
   private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromSealWorker, ToSealWorker } from './seal-protocol.js';
-import { RecordHasher, type HashedBatch, type SealJob } from './sealer.js';
+import { RecordHasher, type EncodedRecords, type HashedBatch, type SealJob } from './sealer.js';
 
 /**
  * Where a journal's batches are hashed (record digests, leaves, Merkle root): the heavy part of
@@ -39,12 +39,20 @@ export class InlineSealBackend implements SealBackend {
   release(): void {}
 }
 
-/** The encoder's bytes own their ArrayBuffer: moved, not copied (a pooled Buffer is copied). */
-function transferable(bytes: Uint8Array | readonly Uint8Array[]): ArrayBuffer[] {
+/** The encoders' buffers own their ArrayBuffer: moved, not copied (a pooled Buffer is copied). */
+function transferable(records: readonly EncodedRecords[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
-  for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+  const add = (part: Uint8Array | Int32Array): void => {
     const owned = part.byteOffset === 0 && part.byteLength === part.buffer.byteLength && part.buffer instanceof ArrayBuffer;
     if (owned && !out.includes(part.buffer)) out.push(part.buffer);
+  };
+  for (const part of records) {
+    if (part instanceof Uint8Array) {
+      add(part);
+    } else {
+      add(part.tape);
+      add(part.bytes);
+    }
   }
   return out;
 }
@@ -123,7 +131,7 @@ class SealWorker {
     return new Promise<HashedBatch>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ op: 'seal', id, job } satisfies ToSealWorker, transferable(job.bytes));
+      this.worker.postMessage({ op: 'seal', id, job } satisfies ToSealWorker, transferable(job.records));
     });
   }
 

@@ -17,7 +17,10 @@ port.on('message', (message: ToSealWorker) => {
   try {
     const batch = hasher.hash(message.job);
     reply = { id: message.id, batch };
-    port.postMessage(reply, [batch.chunk.buffer as ArrayBuffer]);
+    // The records' buffers go back too, to be written again by the journal's encoder.
+    const transfer = [batch.chunk.buffer as ArrayBuffer];
+    for (const piece of batch.spent) transfer.push(piece.tape.buffer as ArrayBuffer, piece.bytes.buffer as ArrayBuffer);
+    port.postMessage(reply, transfer);
   } catch (error) {
     reply = { id: message.id, error: error instanceof Error ? error.message : String(error) };
     port.postMessage(reply);

@@ -2,13 +2,20 @@ import { encodeLeafPrefixes, linkSeal } from './format.js';
 import { sha256 } from './hash.js';
 import { merkleRoot } from './merkle.js';
 import { DIGEST_MARK, digestTail } from './record.js';
+import { renderBuffer, TapeRenderer, type ByteWriter, type TapePiece } from './tape.js';
 import type { Seal } from './types.js';
 
-/** One batch to seal, as BatchEncoder encoded it: per record its line (+ DIGEST_MARK + pre-image) and a newline. */
+/**
+ * Records as a journal hands them to the sealer: a TapePiece (TapeEncoder, the appending
+ * thread's usual encoding), or bytes — per record its line (+ DIGEST_MARK + the digest pre-image)
+ * and a newline (BatchEncoder, and the record lines that crash recovery seals again).
+ */
+export type EncodedRecords = Uint8Array | TapePiece;
+
+/** One batch to seal: consecutive pieces of records, in order. */
 export interface SealJob {
-  /** One buffer, or consecutive pieces of the batch (joined by the sealer, off the appending thread). */
-  bytes: Uint8Array | readonly Uint8Array[];
-  /** Seq of the first record, and the number of records in `bytes`. */
+  records: readonly EncodedRecords[];
+  /** Seq of the first record, and the number of records in `records`. */
   first: number;
   count: number;
   /** Seal timestamp (taken on the journal's thread, from its clock). */
@@ -36,6 +43,8 @@ export interface HashedBatch {
   /** Merkle root over the record lines, and the base64 leaf prefixes, as the seal holds them. */
   root: string;
   leaves: string;
+  /** The job's tape pieces, done with: their buffers go back to the encoder (TapeEncoder.recycle). */
+  spent: TapePiece[];
 }
 
 export interface SealHead {
@@ -48,58 +57,70 @@ const SCRATCH_BYTES = 1 << 20;
 const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
 /** Room for a seal line apart from its leaves list (about 330 bytes with a recovery field). */
 const SEAL_LINE_BYTES = 1024;
-const DIGEST_TAIL_BYTES = 80;
 const NEWLINE = 10;
 
 /**
- * The heavy, order-free part of sealing a batch: hashes each message digest pre-image into its
- * record and each record line (a Merkle leaf), computes the Merkle root. Pure computation on a
- * reusable scratch buffer: runs on the seal worker (./seal-worker.ts) or on the journal's thread
- * with the same result. Chaining (SealChain) is cheap and happens on the journal's thread, in order.
+ * The heavy, order-free part of sealing a batch: renders the records (TapeRenderer), hashes each
+ * message digest pre-image into its record and each record line (a Merkle leaf), computes the
+ * Merkle root. Pure computation on a reusable scratch buffer: runs on the seal worker
+ * (./seal-worker.ts) or on the journal's thread with the same result. Chaining (SealChain) is
+ * cheap and happens on the journal's thread, in order.
  */
 export class RecordHasher {
   /** Records are written here, hashed in place, then copied out once. */
-  private scratch: Buffer = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private out = renderBuffer(SCRATCH_BYTES);
+  private readonly renderer = new TapeRenderer();
 
   hash(job: SealJob): HashedBatch {
     const { count } = job;
-    const { bytes } = job;
-    const input = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : Buffer.concat(bytes);
-    // A digest tail (77 bytes) replaces a longer pre-image, so records never outgrow their input;
-    // DIGEST_TAIL_BYTES per record is a margin that does not rely on it.
-    const room = input.length + count * DIGEST_TAIL_BYTES;
-    if (room > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2));
-    const out = this.scratch;
+    const out = this.out;
+    out.pos = out.base;
     const leaves = new Array<string>(count);
-    let offset = 0;
-    let pos = 0;
-    let mark = input.indexOf(DIGEST_MARK);
-    for (let i = 0; i < count; i++) {
-      const end = input.indexOf(NEWLINE, pos);
-      if (end === -1) throw new Error(`seal job holds fewer than ${count} records`);
-      const start = offset;
-      // Plain views and TypedArray set: Buffer's subarray and copy add argument handling per call.
-      if (mark !== -1 && mark < end) {
-        // `{...}` MARK pre-image: the line becomes `{...,"digest":"<hex>"}`.
-        out.set(new Uint8Array(input.buffer, input.byteOffset + pos, mark - 1 - pos), offset);
-        offset += mark - 1 - pos;
-        offset += out.write(digestTail(sha256(new Uint8Array(input.buffer, input.byteOffset + mark + 1, end - mark - 1))), offset, 'latin1');
-        mark = input.indexOf(DIGEST_MARK, end);
-      } else {
-        out.set(new Uint8Array(input.buffer, input.byteOffset + pos, end - pos), offset);
-        offset += end - pos;
+    const spent: TapePiece[] = [];
+    let index = 0;
+    for (const part of job.records) {
+      if (part instanceof Uint8Array) {
+        index = this.lines(part, out, leaves, index);
+        continue;
       }
-      leaves[i] = sha256(new Uint8Array(out.buffer, out.byteOffset + start, offset - start));
-      out[offset++] = NEWLINE;
-      pos = end + 1;
+      if (part.count > count - index) throw new Error(`seal job holds more than ${count} records`);
+      index = this.renderer.render(part, job.first + index, out, leaves, index);
+      spent.push(part);
     }
-    if (pos !== input.length) throw new Error(`seal job holds more than ${count} records`);
+    if (index < count) throw new Error(`seal job holds fewer than ${count} records`);
 
     const encodedLeaves = encodeLeafPrefixes(leaves);
-    const chunk = new Uint8Array(offset + SEAL_LINE_BYTES + encodedLeaves.length);
-    chunk.set(new Uint8Array(out.buffer, out.byteOffset, offset));
-    if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
-    return { chunk, length: offset, first: job.first, count, at: job.at, recovery: job.recovery, root: merkleRoot(leaves), leaves: encodedLeaves };
+    const length = out.pos - out.base;
+    const chunk = new Uint8Array(length + SEAL_LINE_BYTES + encodedLeaves.length);
+    chunk.set(out.view(out.base, out.pos));
+    if (out.buf.length > MAX_KEPT_SCRATCH_BYTES) this.out = renderBuffer(SCRATCH_BYTES);
+    return { chunk, length, first: job.first, count, at: job.at, recovery: job.recovery, root: merkleRoot(leaves), leaves: encodedLeaves, spent };
+  }
+
+  /** Byte-encoded records: each line as it is, or with its digest computed from the pre-image after DIGEST_MARK. */
+  private lines(bytes: Uint8Array, out: ByteWriter, leaves: string[], index: number): number {
+    const count = leaves.length;
+    const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    let pos = 0;
+    let mark = input.indexOf(DIGEST_MARK);
+    while (pos < input.length) {
+      if (index >= count) throw new Error(`seal job holds more than ${count} records`);
+      const end = input.indexOf(NEWLINE, pos);
+      if (end === -1) throw new Error(`seal job holds fewer than ${count} records`);
+      const start = out.pos;
+      if (mark !== -1 && mark < end) {
+        // `{...}` MARK pre-image: the line becomes `{...,"digest":"<hex>"}`.
+        out.copy(input, pos, mark - 1);
+        out.ascii(digestTail(sha256(new Uint8Array(input.buffer, input.byteOffset + mark + 1, end - mark - 1))));
+        mark = input.indexOf(DIGEST_MARK, end);
+      } else {
+        out.copy(input, pos, end);
+      }
+      leaves[index++] = sha256(out.view(start, out.pos));
+      out.byte(NEWLINE);
+      pos = end + 1;
+    }
+    return index;
   }
 }
 

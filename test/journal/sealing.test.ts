@@ -91,9 +91,9 @@ describe('journal sealing: worker and inline', () => {
     const backend = new WorkerSealBackend();
     try {
       const bytes = new BatchEncoder(false).encode([entry(1), entry(2)], 0, 2, 1);
-      await assert.rejects(Promise.resolve(backend.seal({ bytes, first: 1, count: 3, at: 1 })), /seal job holds fewer than 3 records/);
+      await assert.rejects(Promise.resolve(backend.seal({ records: [bytes], first: 1, count: 3, at: 1 })), /seal job holds fewer than 3 records/);
       const extra = new BatchEncoder(false).encode([entry(1), entry(2)], 0, 2, 1);
-      await assert.rejects(Promise.resolve(backend.seal({ bytes: extra, first: 1, count: 1, at: 1 })), /seal job holds more than 1 records/);
+      await assert.rejects(Promise.resolve(backend.seal({ records: [extra], first: 1, count: 1, at: 1 })), /seal job holds more than 1 records/);
     } finally {
       backend.release();
     }
