@@ -322,7 +322,7 @@ export class FastTextJsModel implements TextModel {
     if (this.ngram.length < width) this.ngram = new Uint8Array(width * 2);
     const word = this.ngram;
     word[0] = BOW;
-    word.set(bytes.subarray(start, end), 1);
+    for (let i = start; i < end; i++) word[i - start + 1] = bytes[i]!;
     word[width - 1] = EOW;
     const { minn, maxn, bucket, nwords } = this;
     for (let i = 0; i < width; i++) {

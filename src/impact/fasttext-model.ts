@@ -25,7 +25,9 @@ export const DEFAULT_FASTTEXT_MAX_CHARS = 600;
 /**
  * A supervised fastText classifier (fasttext.wasm) trained by `npm run train:impact`.
  * Prediction is synchronous and costs a few microseconds; the model lives in its own wasm
- * instance.
+ * instance. The bus's default backend is `FastTextJsModel` (same predictions, no wasm call);
+ * this class is the 'wasm' backend, the training script's evaluator and the reference the
+ * TypeScript inference is tested against.
  */
 export class FastTextModel implements TextModel {
   readonly name: string;
