@@ -54,7 +54,7 @@ export interface SealHead {
 
 const SCRATCH_BYTES = 1 << 20;
 /** A scratch buffer grown by an unusually large batch is given back after it. */
-const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
+const MAX_KEPT_SCRATCH_BYTES = 32 << 20;
 /** Room for a seal line apart from its leaves list (about 330 bytes with a recovery field). */
 const SEAL_LINE_BYTES = 1024;
 const NEWLINE = 10;

@@ -131,6 +131,8 @@ export class TapeEncoder {
   private tape: Int32Array = new Int32Array(TAPE_SLOTS);
   private bytes: Uint8Array = new Uint8Array(BYTES);
   private buffer: Buffer = Buffer.from(this.bytes.buffer);
+  /** bytes.length, as a plain field: checked before every write. */
+  private cap = BYTES;
   /** Buffers of pieces the sealer is done with. */
   private readonly spare: Array<{ tape: Int32Array; bytes: Uint8Array }> = [];
   private t = 0;
@@ -393,7 +395,7 @@ export class TapeEncoder {
   }
 
   private byte(c: number): void {
-    this.room(1);
+    if (this.b >= this.cap) this.grow(1);
     this.bytes[this.b++] = c;
   }
 
@@ -421,11 +423,13 @@ export class TapeEncoder {
 
   /** Room for `bytes` more bytes (each record reserves its tape slots itself, see tapeRoom). */
   private room(bytes: number): void {
-    if (this.b + bytes > this.bytes.length) {
-      const next = new Uint8Array(Math.max(this.bytes.length * 2, this.b + bytes));
-      next.set(this.bytes.subarray(0, this.b));
-      this.setBytes(next);
-    }
+    if (this.b + bytes > this.cap) this.grow(bytes);
+  }
+
+  private grow(bytes: number): void {
+    const next = new Uint8Array(Math.max(this.cap * 2, this.b + bytes));
+    next.set(this.bytes.subarray(0, this.b));
+    this.setBytes(next);
   }
 
   private tapeRoom(slots: number): void {
@@ -438,6 +442,7 @@ export class TapeEncoder {
 
   private setBytes(bytes: Uint8Array): void {
     this.bytes = bytes;
+    this.cap = bytes.length;
     this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 }
@@ -476,11 +481,15 @@ function writeSmall(n: number, buf: Uint8Array, pos: number): number {
 
 /** A growable byte buffer (a plain Uint8Array) written from `base`. */
 export class ByteWriter {
+  /** A plain Uint8Array (not a Buffer): one kind of array in the render loops. */
   buf: Uint8Array;
+  /** The same memory as a Buffer, for its native text writes. */
+  buffer: Buffer;
   pos: number;
 
   constructor(bytes: number, readonly base = 0) {
     this.buf = new Uint8Array(bytes);
+    this.buffer = Buffer.from(this.buf.buffer);
     this.pos = base;
   }
 
@@ -489,6 +498,7 @@ export class ByteWriter {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + extra));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+    this.buffer = Buffer.from(next.buffer);
   }
 
   /** Bytes [start, end) of `src` (another buffer). */
@@ -564,6 +574,7 @@ export class TapeRenderer {
     out.ensure(bytesLength);
     out.pos = pos0;
     const buf = out.buf;
+    const buffer = out.buffer;
     buf.set(bytesLength === piece.bytes.length ? piece.bytes : piece.bytes.subarray(0, bytesLength), input);
     let pos = out.pos;
     let q = input;
@@ -630,7 +641,7 @@ export class TapeRenderer {
       } else {
         pos = move(buf, DIGEST_AT, DIGEST.length, pos);
         buf[pos++] = QUOTE;
-        for (let k = 0; k < 64; k++) buf[pos++] = digest.charCodeAt(k);
+        pos += buffer.write(digest, pos, 64, 'latin1');
         buf[pos++] = QUOTE;
         buf[pos++] = CLOSE_OBJECT;
       }
