@@ -3,18 +3,19 @@
  * WebSocket agent and an HTTP-pull agent hold messages queued in their sessions, leased and not
  * acknowledged, waiting in the bus inbox, and acknowledged. After a restart on the same data
  * directory, with the agents registering again: nothing accepted is lost, and nothing whose ack
- * was recorded is delivered again.
+ * was recorded is delivered again. Then the same for a graceful stop (SIGTERM) in the middle of a
+ * burst: nothing is spooled, everything unacknowledged is delivered once after the restart.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { byCode, figures, sleep, traffic, type Outcome } from './helpers.js';
+import { byCode, figures, HASH, sleep, traffic, type Outcome } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = path.join(root, 'src', 'cli', 'main.ts');
@@ -26,11 +27,12 @@ interface Served {
   url: string;
 }
 
-async function serve(dataDir: string, configFile: string): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--json', '--data-dir', dataDir, '--config', configFile, '--log-level', 'error'], {
+async function serve(dataDir: string, configFile: string, logs?: string[]): Promise<Served> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--json', '--data-dir', dataDir, '--config', configFile, '--log-level', logs === undefined ? 'error' : 'warn'], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', logs === undefined ? 'inherit' : 'pipe'],
   });
+  child.stderr?.on('data', (d) => logs?.push(String(d)));
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start')), 30_000);
@@ -235,6 +237,85 @@ it('(e) SIGKILL of agent-bus serve with WebSocket and HTTP-pull sessions holding
     lost: lost.length,
   });
 
+  const stopped = new Promise((r) => server!.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  await stopped;
+});
+
+it('(e) SIGTERM of agent-bus serve in the middle of a burst: nothing spooled; after a restart and the agents registering again, every accepted, unacknowledged message is delivered once', async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eab-chaos-stop-'));
+  const configFile = path.join(dataDir, 'server.json');
+  writeFileSync(configFile, JSON.stringify({}));
+  let server: Served | undefined;
+  t.after(() => {
+    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const logs: string[] = [];
+  server = await serve(dataDir, configFile, logs);
+  const url = server.url;
+  await registerAgents(url);
+  const accepted = new Set<string>();
+  const refused: Outcome[] = [];
+  let sent = 0;
+  let noAnswer = 0;
+  /** False once the server no longer answers. */
+  const sendOne = async (to: string, i: number): Promise<boolean> => {
+    sent++;
+    try {
+      const res = await post(`${url}/v1/messages`, { fromAgent: 'alice', toAgent: to, tenantId: 'acme', constitutionalHash: HASH, content: { i } });
+      const body = (await res.json()) as { messageId: string; error?: { code: string } };
+      if (res.status === 200) accepted.add(body.messageId);
+      else refused.push({ seq: i, status: res.status, code: body.error?.code, messageId: body.messageId, startedAt: 0, endedAt: 0 });
+      return true;
+    } catch {
+      noAnswer++;
+      return false;
+    }
+  };
+  for (let i = 0; i < 40; i++) await sendOne(i % 2 === 0 ? WS_AGENT : PULL_AGENT, i);
+  // The pull agent acks 10 and leaves 5 leased; the other agent never connects.
+  const first = (await (await fetch(`${url}/v1/agents/${PULL_AGENT}/messages?max=10`)).json()) as { deliveries: Array<{ deliveryId: number; message: { messageId: string } }> };
+  assert.equal((await post(`${url}/v1/agents/${PULL_AGENT}/acks`, { deliveryIds: first.deliveries.map((d) => d.deliveryId) })).status, 200);
+  const acked = new Set(first.deliveries.map((d) => d.message.messageId));
+  assert.equal(((await (await fetch(`${url}/v1/agents/${PULL_AGENT}/messages?max=5`)).json()) as { deliveries: unknown[] }).deliveries.length, 5);
+  const exited = new Promise<number | null>((r) => server!.child.once('exit', r));
+  // Four senders; SIGTERM once 100 more were answered; each sender stops when the server no longer answers.
+  let next = 1000;
+  let answered = 0;
+  const sender = async () => {
+    for (;;) {
+      const i = next++;
+      if (!(await sendOne(i % 2 === 0 ? WS_AGENT : PULL_AGENT, i))) return;
+      if (++answered === 100) server!.child.kill('SIGTERM');
+    }
+  };
+  await Promise.all([sender(), sender(), sender(), sender()]);
+  assert.equal(await exited, 0, logs.join(''));
+  assert.deepEqual(readdirSync(dataDir).filter((f) => f.startsWith('undelivered-')), [], 'nothing spooled: the ledger keeps them');
+  assert.match(logs.join(''), /stay in the delivery ledger/);
+
+  server = await serve(dataDir, configFile);
+  await registerAgents(server.url);
+  const received: string[] = [];
+  let attemptsOk = true;
+  for (const agentId of [WS_AGENT, PULL_AGENT]) {
+    for (;;) {
+      const batch = (await (await fetch(`${server.url}/v1/agents/${agentId}/messages?max=100`)).json()) as { deliveries: Array<{ deliveryId: number; attempt: number; message: { messageId: string } }> };
+      if (batch.deliveries.length === 0) break;
+      attemptsOk &&= batch.deliveries.every((d) => d.attempt === 2);
+      received.push(...batch.deliveries.map((d) => d.message.messageId));
+      assert.equal((await post(`${server.url}/v1/agents/${agentId}/acks`, { deliveryIds: batch.deliveries.map((d) => d.deliveryId) })).status, 200);
+    }
+  }
+  const expected = [...accepted].filter((id) => !acked.has(id));
+  const lost = expected.filter((id) => !received.includes(id));
+  assert.deepEqual(lost, [], 'every accepted, unacknowledged message is delivered after the restart');
+  assert.deepEqual(received.filter((id) => acked.has(id)), [], 'nothing acknowledged is delivered again');
+  assert.equal(received.length, new Set(received).size, 'each once');
+  assert.ok(attemptsOk, 'delivered again after a restart: attempt 2');
+  assert.ok(accepted.size >= 100, `accepted ${accepted.size}`);
+  figures('e sigterm sessions', { sent, accepted: accepted.size, refusedByCode: byCode(refused), noAnswer, ackedBeforeStop: acked.size, keptInLedger: expected.length, deliveredAfterRestart: received.length, deliveredTwice: received.length - new Set(received).size, lost: lost.length });
   const stopped = new Promise((r) => server!.child.once('exit', r));
   server.child.kill('SIGTERM');
   await stopped;
