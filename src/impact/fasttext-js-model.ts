@@ -324,7 +324,7 @@ export class FastTextJsModel implements TextModel {
     word[0] = BOW;
     for (let i = start; i < end; i++) word[i - start + 1] = bytes[i]!;
     word[width - 1] = EOW;
-    const { minn, maxn, bucket, nwords } = this;
+    const { minn, maxn, bucket, nwords, bucketInverse: inverse } = this;
     for (let i = 0; i < width; i++) {
       if ((word[i]! & 0xc0) === 0x80) continue;
       let h = FNV_OFFSET;
@@ -332,7 +332,7 @@ export class FastTextJsModel implements TextModel {
         h = fnvStep(h, word[j++]!);
         while (j < width && (word[j]! & 0xc0) === 0x80) h = fnvStep(h, word[j++]!);
         if (n >= minn && !(n === 1 && (i === 0 || j === width))) {
-          const row = nwords + ((h >>> 0) % bucket);
+          const row = nwords + modulo(h >>> 0, bucket, inverse);
           if (sink === null) this.addRow(row);
           else sink(row);
         }
