@@ -15,12 +15,18 @@
  * - wall: elapsed time, i.e. the throughput it sustains. On a machine shared with other work,
  *   wall is the noisiest of the three: a thread that is descheduled still counts.
  *
+ * J1r offers the same entries at a fixed rate (250 000/s, the full pipeline's target) instead of as
+ * fast as the journal takes them: the appending thread's cost when the seal worker keeps up. In J1
+ * the appender outruns the worker, and the journal's thread hashes batches itself when the
+ * worker is behind (counted in the notes): J1 is a saturation figure, J1r the bus's own.
+ *
  * Plus a sustained-throughput workload (S1): the bus's traffic pattern — waves of WAVE appends with
  * an event-loop turn between waves (bench/lib.ts throughputInWaves), never waiting for
  * `writable` — reporting the records per second accepted and written (append of all + flush) and
  * how many were refused (BACKPRESSURE); baseline: JSON lines to a file stream in the same waves.
  *
- *   node --import tsx bench/journal.bench.ts            (JOURNAL_BENCH_N to change the entry count)
+ *   node --import tsx bench/journal.bench.ts            (JOURNAL_BENCH_N to change the entry count,
+ *   JOURNAL_BENCH_ONLY=j1,j1r,s1 to run some workloads: j1 j1r j1i j2 s1 p1 d1; JOURNAL_PACED_RATE)
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -134,13 +140,15 @@ interface Round {
   wall: number;
   main: number;
   process: number;
+  /** Batches the appending thread hashed itself because the seal worker was behind (journal rounds). */
+  helped: number;
 }
 
 async function timeRounds(run: () => Promise<Round>): Promise<Round> {
   await run(); // warm-up
   const samples: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) samples.push(await run());
-  return { wall: median(samples.map((s) => s.wall)), main: median(samples.map((s) => s.main)), process: median(samples.map((s) => s.process)) };
+  return { wall: median(samples.map((s) => s.wall)), main: median(samples.map((s) => s.main)), process: median(samples.map((s) => s.process)), helped: median(samples.map((s) => s.helped)) };
 }
 
 const TICK_NS = 1e9 / 100; // USER_HZ: 100 on Linux
@@ -167,7 +175,7 @@ async function measured(count: number, body: () => Promise<void>): Promise<Round
   const used = process.cpuUsage(cpu);
   // Without /proc: the main thread's busy time (event-loop utilisation), which also counts time descheduled.
   const mainNs = main !== null && mainEnd !== null ? mainEnd - main : performance.eventLoopUtilization(elu).active * 1e6;
-  return { wall, main: mainNs / count, process: ((used.user + used.system) * 1000) / count };
+  return { wall, main: mainNs / count, process: ((used.user + used.system) * 1000) / count, helped: 0 };
 }
 
 /** append of all entries (yielding every YIELD_EVERY) + flush: everything sealed and written. */
@@ -186,7 +194,34 @@ async function journalRound(entries: readonly JournalEntry[], sealing: Sealing):
       await journal.flush();
     });
     if (refused > 0) throw new Error(`journal refused ${refused} entries during the benchmark`);
-    return round;
+    return { ...round, helped: journal.stats().helpedBatches };
+  } finally {
+    await journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same entries offered at a fixed rate (waves of WAVE, each due at i / rate seconds), as the
+ * bus appends at its own pace: what the journal costs the appending thread when the seal worker
+ * keeps up. The journal must accept every entry.
+ */
+async function pacedRound(entries: readonly JournalEntry[], rate: number): Promise<Round> {
+  const dir = tempDir();
+  const journal = await openJournal({ dir, fsync: 'interval' });
+  try {
+    const round = await measured(entries.length, async () => {
+      const start = performance.now();
+      for (let i = 0; i < entries.length; i += WAVE) {
+        const wait = start + (i / rate) * 1000 - performance.now();
+        if (wait > 1) await sleep(wait);
+        else await yieldToLoop();
+        const end = Math.min(i + WAVE, entries.length);
+        for (let k = i; k < end; k++) if (!journal.append(entries[k]!)) throw new Error(`journal refused entry ${k} at ${rate} entries/s`);
+      }
+      await journal.flush();
+    });
+    return { ...round, helped: journal.stats().helpedBatches };
   } finally {
     await journal.close();
     rmSync(dir, { recursive: true, force: true });
@@ -237,6 +272,8 @@ async function peerRound(entries: readonly JournalEntry[]): Promise<Round> {
 
 /** The bus's pattern: WAVE appends, then one event-loop turn. */
 const WAVE = 1000;
+/** J1r's offered rate: the full pipeline's target (issue #3, W6 in bench/bus.bench.ts). */
+const PACED_RATE = Number(process.env['JOURNAL_PACED_RATE'] ?? 250_000);
 const SUSTAINED_N = Number(process.env['JOURNAL_SUSTAINED_N'] ?? 300_000);
 const SUSTAINED_ROUNDS = 3;
 
@@ -245,6 +282,8 @@ interface Sustained {
   rate: number;
   refused: number;
   batches: number;
+  /** Batches the appending thread hashed itself. */
+  helped: number;
 }
 
 /** Appends `count` entries in waves of WAVE with a turn between waves; refusals are counted, not retried. */
@@ -263,7 +302,7 @@ async function sustainedJournalRound(entries: readonly JournalEntry[], count: nu
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const stats = journal.stats();
     if (stats.recordsWritten !== count - refused) throw new Error(`wrote ${stats.recordsWritten} of ${count - refused} accepted records`);
-    return { rate: (count - refused) / seconds, refused, batches: stats.sealedBatches };
+    return { rate: (count - refused) / seconds, refused, batches: stats.sealedBatches, helped: stats.helpedBatches };
   } finally {
     await journal.close();
     rmSync(dir, { recursive: true, force: true });
@@ -282,7 +321,7 @@ async function sustainedStreamRound(entries: readonly JournalEntry[], count: num
       await yieldToLoop();
     }
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-    return { rate: count / (Number(process.hrtime.bigint() - start) / 1e9), refused: 0, batches: 0 };
+    return { rate: count / (Number(process.hrtime.bigint() - start) / 1e9), refused: 0, batches: 0, helped: 0 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -296,32 +335,42 @@ async function sustainedRounds(run: () => Promise<Sustained>): Promise<{ median:
   return { median: byRate[byRate.length >> 1]!, rounds };
 }
 
-const sustainedJournal = await sustainedRounds(() => sustainedJournalRound(withMessage, SUSTAINED_N));
-const sustainedStream = await sustainedRounds(() => sustainedStreamRound(withMessage, SUSTAINED_N));
+/** JOURNAL_BENCH_ONLY=j1,j1r,s1 (comma list of j1 j1r j1i j2 s1 p1 d1) runs only those; baselines come along. */
+const only = process.env['JOURNAL_BENCH_ONLY']?.split(',');
+const runs = (id: string): boolean => only === undefined || only.includes(id);
+const none: Round = { wall: NaN, main: NaN, process: NaN, helped: NaN };
+const noSustained = { median: { rate: NaN, refused: 0, batches: 0 }, rounds: [] as Sustained[] };
 
-const worker = await timeRounds(() => journalRound(withMessage, 'worker'));
-const inline = await timeRounds(() => journalRound(withMessage, 'inline'));
-const workerOwn = await timeRounds(() => journalRound(withDigest, 'worker'));
+const sustainedJournal = runs('s1') ? await sustainedRounds(() => sustainedJournalRound(withMessage, SUSTAINED_N)) : noSustained;
+const sustainedStream = runs('s1') ? await sustainedRounds(() => sustainedStreamRound(withMessage, SUSTAINED_N)) : noSustained;
+
+const worker = runs('j1') || runs('j1i') || runs('p1') ? await timeRounds(() => journalRound(withMessage, 'worker')) : none;
+const paced = runs('j1r') ? await timeRounds(() => pacedRound(withMessage, PACED_RATE)) : none;
+const inline = runs('j1i') ? await timeRounds(() => journalRound(withMessage, 'inline')) : none;
+const workerOwn = runs('j2') ? await timeRounds(() => journalRound(withDigest, 'worker')) : none;
 const array = await timeRounds(() => arrayRound(withMessage));
 const stream = await timeRounds(() => streamRound(withMessage));
-const peer = await timeRounds(() => peerRound(withMessage));
+const peer = runs('p1') ? await timeRounds(() => peerRound(withMessage)) : none;
 let probe = 0;
-const digestNew = nsPerOp(() => messageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 });
-const digestOld = nsPerOp(() => canonicalMessageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 });
+const digestNew = runs('d1') ? nsPerOp(() => messageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 }) : NaN;
+const digestOld = runs('d1') ? nsPerOp(() => canonicalMessageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 }) : NaN;
 
 const f = (n: number): string => n.toFixed(0);
 const all = (r: Round): string => `wall ${f(r.wall)}, main CPU ${f(r.main)}, process CPU ${f(r.process)}`;
-const results: BenchResult[] = [
+const helped = (r: Round): string => `; batches hashed by the appending thread because the seal worker was behind (median per round): ${f(r.helped)}`;
+const results: Array<BenchResult & { id: string }> = [
   {
-    name: `J1 journal, worker sealing (default), bus entries with a message (digest computed by the journal): main-thread CPU ns/entry, append+seal+write over ${N}`,
+    id: 'j1',
+    name: `J1 journal, worker sealing (default), bus entries with a message (digest computed by the journal), appended as fast as the journal takes them: main-thread CPU ns/entry, append+seal+write over ${N}`,
     value: worker.main,
     unit: 'ns/entry',
     baseline: { name: 'JSON.stringify lines to a file stream, no hashing: main-thread CPU', value: stream.main },
     ratio: ratio(worker.main, stream.main),
     target: '<= 1000',
-    note: `${all(worker)}; stream baseline: ${all(stream)}; array push: ${all(array)}`,
+    note: `${all(worker)}; stream baseline: ${all(stream)}; array push: ${all(array)}${helped(worker)}`,
   },
   {
+    id: 'j1',
     name: `J1p journal, worker sealing, same entries: whole-process CPU ns/entry (main + seal worker + GC/IO threads) over ${N}`,
     value: worker.process,
     unit: 'ns/entry',
@@ -329,6 +378,7 @@ const results: BenchResult[] = [
     ratio: ratio(worker.process, stream.process),
   },
   {
+    id: 'j1',
     name: `J1w journal, worker sealing, same entries: wall ns/entry over ${N}`,
     value: worker.wall,
     unit: 'ns/entry',
@@ -337,6 +387,17 @@ const results: BenchResult[] = [
     target: '<= 1000',
   },
   {
+    id: 'j1r',
+    name: `J1r journal, worker sealing, same entries offered at ${PACED_RATE} entries/s in waves of ${WAVE} (the bus's pace at the W6 target): main-thread CPU ns/entry over ${N}`,
+    value: paced.main,
+    unit: 'ns/entry',
+    baseline: { name: 'JSON.stringify lines to a file stream, no hashing: main-thread CPU', value: stream.main },
+    ratio: ratio(paced.main, stream.main),
+    target: '<= 1000',
+    note: `${all(paced)}${helped(paced)}`,
+  },
+  {
+    id: 'j1i',
     name: `J1i journal, inline sealing, same entries: main-thread CPU ns/entry over ${N}`,
     value: inline.main,
     unit: 'ns/entry',
@@ -345,14 +406,16 @@ const results: BenchResult[] = [
     note: `${all(inline)}`,
   },
   {
+    id: 'j2',
     name: `J2 journal, worker sealing, digest supplied by the caller: main-thread CPU ns/entry over ${N}`,
     value: workerOwn.main,
     unit: 'ns/entry',
     baseline: { name: 'JSON.stringify lines to a file stream, no hashing: main-thread CPU', value: stream.main },
     ratio: ratio(workerOwn.main, stream.main),
-    note: `${all(workerOwn)}`,
+    note: `${all(workerOwn)}${helped(workerOwn)}`,
   },
   {
+    id: 'base',
     name: `J3 stream baseline: JSON.stringify line per entry to a file stream: wall ns/entry over ${N}`,
     value: stream.wall,
     unit: 'ns/entry',
@@ -361,6 +424,7 @@ const results: BenchResult[] = [
     note: `${all(stream)}; array push: ${all(array)}`,
   },
   {
+    id: 'p1',
     name: `P1 peer: @microsoft/agent-governance-sdk AuditLogger.log (in memory, per-entry hash chain, no persistence): main-thread CPU ns/entry over ${N}`,
     value: peer.main,
     unit: 'ns/entry',
@@ -369,15 +433,17 @@ const results: BenchResult[] = [
     note: `${all(peer)}; peer / journal process CPU ratio ${ratio(peer.process, worker.process)}`,
   },
   {
+    id: 's1',
     name: `S1 journal, worker sealing, sustained: records/s accepted and written, ${SUSTAINED_N} bus entries appended in waves of ${WAVE} with an event-loop turn between waves (no waiting for writable)`,
     value: Math.round(sustainedJournal.median.rate),
     unit: 'records/s',
     baseline: { name: 'JSON.stringify lines to a file stream in the same waves (no hashing)', value: Math.round(sustainedStream.median.rate) },
     ratio: ratio(sustainedJournal.median.rate, sustainedStream.median.rate),
     target: '>= 300000 without refusal',
-    note: `rounds (records/s, refused, seals): ${sustainedJournal.rounds.map((r) => `${Math.round(r.rate)}/${r.refused}/${r.batches}`).join('; ')}; stream rounds: ${sustainedStream.rounds.map((r) => Math.round(r.rate)).join('; ')}`,
+    note: `rounds (records/s, refused, seals, helped): ${sustainedJournal.rounds.map((r) => `${Math.round(r.rate)}/${r.refused}/${r.batches}/${r.helped}`).join('; ')}; stream rounds: ${sustainedStream.rounds.map((r) => Math.round(r.rate)).join('; ')}`,
   },
   {
+    id: 'd1',
     name: 'D1 messageDigest of the small message (JSON array pre-image + crypto.hash), ns/op',
     value: digestNew,
     unit: 'ns/op',
@@ -385,4 +451,7 @@ const results: BenchResult[] = [
     ratio: ratio(digestNew, digestOld),
   },
 ];
-emit('journal', results);
+emit(
+  'journal',
+  results.filter((r) => r.id === 'base' || runs(r.id)).map(({ id: _id, ...result }) => result),
+);
