@@ -50,7 +50,16 @@ export interface DeliveryLedgerStats {
   bytes: number;
   compactions: number;
   compactionErrors: number;
+  /** write(2) calls (lines written in one synchronous run go out together). */
+  writes: number;
+  /** Failed writes; their lines are kept and written with the next ones (up to MAX_UNWRITTEN). */
+  writeErrors: number;
+  /** Lines dropped because writes kept failing past MAX_UNWRITTEN bytes. */
+  droppedBytes: number;
 }
+
+/** Unwritten ledger text kept while writes fail (disk full); beyond it the oldest is dropped and counted. */
+const MAX_UNWRITTEN = 16 << 20;
 
 export class DeliveryLedger {
   private fd = -1;
@@ -61,7 +70,14 @@ export class DeliveryLedger {
   private readonly pending = new Map<string, Map<string, Pending>>();
   private appended = 0;
   private compactAt: number;
-  private readonly counters = { accepted: 0, done: 0, recovered: 0, restored: 0, bytes: 0, compactions: 0, compactionErrors: 0 };
+  private readonly counters = { accepted: 0, done: 0, recovered: 0, restored: 0, bytes: 0, compactions: 0, compactionErrors: 0, writes: 0, writeErrors: 0, droppedBytes: 0 };
+  /** Lines not yet written: everything appended in the current synchronous run. */
+  private unwritten = '';
+  private flushQueued = false;
+  private readonly flushQueuedLines = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   private constructor(
     readonly file: string,
@@ -127,16 +143,47 @@ export class DeliveryLedger {
   }
 
   close(): void {
+    this.flush();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
 
+  /**
+   * Lines go out in one write(2) per synchronous run, from a microtask queued by the first of them.
+   * That microtask runs before the continuation of anyone awaiting the send (or ack) that wrote
+   * them, so a sender is never told "delivered" before its line is in the file.
+   */
   private write(line: string): void {
     if (this.fd < 0) return;
-    const bytes = Buffer.from(line);
-    writeSync(this.fd, bytes);
-    this.counters.bytes += bytes.length;
-    this.appended += bytes.length;
+    this.unwritten += line;
+    // Counted when queued (in UTF-16 units), so that a long synchronous run also triggers a compaction.
+    this.appended += line.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushQueuedLines);
+    }
+  }
+
+  /** Writes the queued lines now. Never throws: a failed write is counted and retried with the next. */
+  flush(): void {
+    if (this.unwritten === '' || this.fd < 0) return;
+    const bytes = Buffer.from(this.unwritten);
+    let offset = 0;
+    try {
+      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset);
+      this.unwritten = '';
+    } catch {
+      this.counters.writeErrors++;
+      // What was written stays written; the rest waits for the next flush, within a bound.
+      let rest = bytes.subarray(offset);
+      if (rest.length > MAX_UNWRITTEN) {
+        this.counters.droppedBytes += rest.length - MAX_UNWRITTEN;
+        rest = rest.subarray(rest.length - MAX_UNWRITTEN);
+      }
+      this.unwritten = rest.toString();
+    }
+    this.counters.writes++;
+    this.counters.bytes += offset;
   }
 
   private recover(): void {
@@ -182,11 +229,14 @@ export class DeliveryLedger {
    */
   private rewrite(): void {
     const tmp = `${this.file}.tmp`;
+    // The new file is written from the in-memory state, which already holds what the queued lines say.
+    const queued = this.unwritten;
+    this.unwritten = '';
     const fd = openSync(tmp, 'w');
     let size = 0;
     try {
       let chunk = '';
-      const flush = () => {
+      const writeChunk = () => {
         if (chunk === '') return;
         size += writeSync(fd, chunk);
         chunk = '';
@@ -194,22 +244,25 @@ export class DeliveryLedger {
       for (const forAgent of this.pending.values()) {
         for (const p of forAgent.values()) {
           chunk += `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${JSON.stringify(p.message)}}\n`;
-          if (chunk.length >= CHUNK) flush();
+          if (chunk.length >= CHUNK) writeChunk();
         }
       }
       for (const [agentId, forAgent] of this.open) {
         const prefix = `{"a":${JSON.stringify(agentId)},"t":`;
         for (const message of forAgent.values()) {
           chunk += `${prefix}${JSON.stringify(message.tenantId)},"m":${JSON.stringify(message)}}\n`;
-          if (chunk.length >= CHUNK) flush();
+          if (chunk.length >= CHUNK) writeChunk();
         }
       }
-      flush();
+      writeChunk();
       fsyncSync(fd);
+      renameSync(tmp, this.file);
+    } catch (error) {
+      this.unwritten = queued + this.unwritten;
+      throw error;
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, this.file);
     const old = this.fd;
     this.fd = -1;
     if (old >= 0) closeSync(old);

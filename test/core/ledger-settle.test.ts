@@ -3,7 +3,7 @@
  * and `ctx.settle(messageId)`), idempotent leave lines, and compaction while running.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -52,6 +52,7 @@ describe('explicit settle', () => {
     const stats = first.deliveryLedger()!;
     assert.equal(stats.done, 2);
     assert.equal(stats.open, 3);
+    await null; // the lines of one synchronous run go out together, from a microtask
     const lines = readFileSync(path.join(dir, 'deliveries.jsonl'), 'utf8').split('\n').filter(Boolean);
     assert.equal(lines.filter((l) => l.startsWith('{"d":')).length, 2);
 
@@ -126,6 +127,7 @@ describe('ledger compaction', () => {
     assert.equal(stats.compactionErrors, 0);
     assert.equal(stats.open, 50);
     assert.equal(stats.done, 450);
+    await null; // the last lines of the synchronous run go out from a microtask
     const size = statSync(path.join(dir, 'deliveries.jsonl')).size;
     assert.ok(size < 3 * 4096 + 50 * 400, `file size ${size} stays bounded (wrote ${stats.bytes} bytes)`);
 
@@ -140,5 +142,44 @@ describe('ledger compaction', () => {
     assert.deepEqual(after.takePending('carol', 'other-tenant'), []);
     assert.deepEqual(after.takePending('carol', 'acme').map((m) => m.messageId), ['old-1']);
     assert.equal(after.stats().open, 51, 'given back: open again in this process');
+  });
+});
+
+describe('ledger writes', () => {
+  it('lines of one synchronous run go out in one write, before an awaiting sender resumes', async (t) => {
+    const dir = tempDir(t);
+    const bus = await ledgerBus(t, dir);
+    bus.subscribe('bob', () => undefined, { settle: 'explicit' });
+    const file = path.join(dir, 'deliveries.jsonl');
+    const writesBefore = bus.deliveryLedger()!.writes;
+    const sends = Array.from({ length: 20 }, (_, i) => bus.send(msg('alice', 'bob', { content: { n: i } })));
+    const results = await Promise.all(sends);
+    assert.ok(results.every((r) => r.ok));
+    // By the time the senders resume, every accepted line is in the file.
+    const accepted = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"a":'));
+    assert.ok(accepted.length >= 20, `accepted lines ${accepted.length}`);
+    const writes = bus.deliveryLedger()!.writes - writesBefore;
+    assert.ok(writes <= 2, `20 sends in one run took ${writes} writes`);
+  });
+
+  it('a failing write is counted and retried with the next lines; the process does not crash', async (t) => {
+    const dir = tempDir(t);
+    const ledger = DeliveryLedger.open(dir);
+    const message = (id: string): AgentMessage => ({ messageId: id, tenantId: 'acme', fromAgent: 'alice', toAgent: 'bob', content: {} }) as unknown as AgentMessage;
+    const fd = (ledger as unknown as { fd: number }).fd;
+    // Swap the file descriptor for one opened read-only: write(2) fails with EBADF.
+    const readOnly = openSync(path.join(dir, 'deliveries.jsonl'), 'r');
+    (ledger as unknown as { fd: number }).fd = readOnly;
+    ledger.accepted('bob', 'acme', message('m-1'));
+    await null;
+    assert.equal(ledger.stats().writeErrors, 1);
+    (ledger as unknown as { fd: number }).fd = fd;
+    closeSync(readOnly);
+    ledger.accepted('bob', 'acme', message('m-2'));
+    await null;
+    ledger.close();
+    const reopened = DeliveryLedger.open(dir);
+    t.after(() => reopened.close());
+    assert.deepEqual(reopened.takePending('bob', 'acme').map((m) => m.messageId), ['m-1', 'm-2']);
   });
 });
