@@ -16,11 +16,16 @@ export class AgentImpactState {
   readonly cells = new Float64Array(SLOTS);
   historyLength = 0;
   historyNext = 0;
+  /** Whose state this is (for eviction), and whether it was used since the clock hand last passed. */
+  tenantId = '';
+  agentId = '';
+  referenced = false;
 
   reset(): void {
     this.cells.fill(0);
     this.historyLength = 0;
     this.historyNext = 0;
+    this.referenced = false;
   }
 
   /** Counts one request at `now`; returns the requests in the window, this one included. */
@@ -62,13 +67,16 @@ export class AgentImpactState {
 }
 
 /**
- * Per-agent state with a least-recently-used cap. A Map keeps insertion order, so the first key
- * is the least recently used; a touched entry is moved to the end. Evicted state objects are
- * reused for the next new agent.
+ * Per-agent state with a cap, evicting by CLOCK (second chance), the usual approximation of
+ * least-recently-used: a hit only sets a bit, and the hand evicts the first state not used since it
+ * last passed. Reordering a Map on every hit (delete + set) left deleted entries in V8's hash
+ * chains and cost more than the scoring around it. Lookups go tenant → agent, so no key string is
+ * built per message. Evicted state objects are reused for the next new agent.
  */
 export class AgentStateTable {
-  private readonly states = new Map<string, AgentImpactState>();
-  private mostRecentKey: string | undefined;
+  private readonly byTenant = new Map<string, Map<string, AgentImpactState>>();
+  private readonly slots: AgentImpactState[] = [];
+  private hand = 0;
   private evictions = 0;
 
   constructor(readonly maxAgents: number = DEFAULT_MAX_TRACKED_AGENTS) {
@@ -76,45 +84,59 @@ export class AgentStateTable {
   }
 
   get size(): number {
-    return this.states.size;
+    return this.slots.length;
   }
 
   get evicted(): number {
     return this.evictions;
   }
 
-  has(key: string): boolean {
-    return this.states.has(key);
+  has(tenantId: string, agentId: string): boolean {
+    return this.byTenant.get(tenantId)?.has(agentId) === true;
   }
 
-  /** The state of `key`, created (or recycled from the evicted LRU entry) on first sight. */
-  acquire(key: string): AgentImpactState {
-    const states = this.states;
-    let state = states.get(key);
+  /** The state of the agent, created (or recycled from an evicted one) on first sight. */
+  acquire(tenantId: string, agentId: string): AgentImpactState {
+    let agents = this.byTenant.get(tenantId);
+    let state = agents?.get(agentId);
     if (state !== undefined) {
-      if (this.mostRecentKey !== key) {
-        states.delete(key);
-        states.set(key, state);
-        this.mostRecentKey = key;
-      }
+      state.referenced = true;
       return state;
     }
-    if (states.size >= this.maxAgents) {
-      const oldest = states.keys().next().value as string;
-      state = states.get(oldest)!;
-      states.delete(oldest);
-      state.reset();
-      this.evictions++;
+    if (this.slots.length >= this.maxAgents) {
+      state = this.evictOne();
+      agents = this.byTenant.get(tenantId);
     } else {
       state = new AgentImpactState();
+      this.slots.push(state);
     }
-    states.set(key, state);
-    this.mostRecentKey = key;
+    state.tenantId = tenantId;
+    state.agentId = agentId;
+    if (agents === undefined) this.byTenant.set(tenantId, (agents = new Map()));
+    agents.set(agentId, state);
     return state;
   }
 
   clear(): void {
-    this.states.clear();
-    this.mostRecentKey = undefined;
+    this.byTenant.clear();
+    this.slots.length = 0;
+    this.hand = 0;
+  }
+
+  private evictOne(): AgentImpactState {
+    const slots = this.slots;
+    let state = slots[this.hand]!;
+    while (state.referenced) {
+      state.referenced = false;
+      this.hand = (this.hand + 1) % slots.length;
+      state = slots[this.hand]!;
+    }
+    this.hand = (this.hand + 1) % slots.length;
+    const agents = this.byTenant.get(state.tenantId)!;
+    agents.delete(state.agentId);
+    if (agents.size === 0) this.byTenant.delete(state.tenantId);
+    state.reset();
+    this.evictions++;
+    return state;
   }
 }

@@ -115,7 +115,7 @@ export class ImpactScorer {
     const prediction = text.length === 0 ? 0 : this.model.predict(text);
 
     const agentId = context.sender?.agentId ?? message.fromAgent;
-    const state = this.agents.acquire(message.tenantId + '\u0000' + agentId);
+    const state = this.agents.acquire(message.tenantId, agentId);
     const volume = volumeFactor(state.recordRequest(context.now));
     const contextScore = contextFactor(this.hourOfDay(context.now), messageAmount(message));
     const drift = driftFactor(state.recordContext(contextScore));
@@ -135,7 +135,7 @@ export class ImpactScorer {
 
   /** Whether per-agent state is held for this sender (tests, diagnostics). */
   isTracking(tenantId: string, agentId: string): boolean {
-    return this.agents.has(tenantId + '\u0000' + agentId);
+    return this.agents.has(tenantId, agentId);
   }
 
   private combine(semantic: number, permission: number, volume: number, context: number, drift: number, priority: number, type: number): ImpactScore {

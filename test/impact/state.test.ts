@@ -4,7 +4,7 @@ import { AgentStateTable, VOLUME_BUCKET_MS } from '../../src/impact/agent-state.
 import { ImpactScorer } from '../../src/impact/scorer.js';
 import { DAYTIME, message } from './helpers.js';
 
-test('per-agent state is capped: the least recently used agent is evicted and counted', () => {
+test('per-agent state is capped: an agent not used since the clock hand last passed is evicted and counted', () => {
   const scorer = new ImpactScorer({ maxTrackedAgents: 3, timeZone: 'UTC' });
   for (const a of ['a1', 'a2', 'a3']) scorer.score(message({ fromAgent: a }), { now: DAYTIME });
   scorer.score(message({ fromAgent: 'a1' }), { now: DAYTIME + 1 }); // a1 becomes most recent
@@ -28,7 +28,7 @@ test('an evicted agent starts afresh: volume window and drift history are reset'
 
 test('the volume window is made of 5 s buckets: requests older than 60 s do not count', () => {
   const table = new AgentStateTable(10);
-  const state = table.acquire('k');
+  const state = table.acquire('acme', 'k');
   const t0 = 1_000_000 * VOLUME_BUCKET_MS;
   for (let i = 0; i < 5; i++) assert.equal(state.recordRequest(t0 + i), i + 1);
   assert.equal(state.recordRequest(t0 + 30_000), 6);
@@ -50,4 +50,41 @@ test('100,000 distinct senders stay within the default cap and are not evicted',
   assert.equal(scorer.stats().trackedAgents, 100_000);
   assert.equal(scorer.stats().evictedAgents, 1);
   assert.equal(scorer.isTracking('acme', 'agent-0'), false);
+});
+
+test('CLOCK eviction: an agent used since the hand passed survives; the table never exceeds its cap and tracks exactly what it reports', async () => {
+  const fc = (await import('fast-check')).default;
+  const table = new AgentStateTable(4);
+  for (const a of ['a', 'b', 'c', 'd']) table.acquire('t', a);
+  table.acquire('t', 'a');
+  table.acquire('t', 'b');
+  table.acquire('t', 'e'); // a and b were used: c goes
+  assert.equal(table.has('t', 'c'), false);
+  for (const a of ['a', 'b', 'd', 'e']) assert.equal(table.has('t', a), true, a);
+  assert.equal(table.acquire('u', 'a') === table.acquire('t', 'a'), false, 'tenants are separate');
+
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.array(fc.tuple(fc.constantFrom('t1', 't2'), fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g')), { maxLength: 200 }), (cap, ops) => {
+      const t = new AgentStateTable(cap);
+      const seen = new Map<string, object>();
+      let inserts = 0;
+      for (const [tenant, agent] of ops) {
+        const before = t.has(tenant, agent);
+        const state = t.acquire(tenant, agent);
+        if (!before) inserts++;
+        else assert.equal(state, seen.get(`${tenant}/${agent}`), 'a hit returns the same state');
+        seen.set(`${tenant}/${agent}`, state);
+        assert.ok(t.has(tenant, agent));
+        assert.ok(t.size <= cap);
+      }
+      assert.equal(t.evicted, Math.max(0, inserts - cap));
+      let tracked = 0;
+      for (const key of seen.keys()) {
+        const [tenant, agent] = key.split('/') as [string, string];
+        if (t.has(tenant, agent)) tracked++;
+      }
+      assert.equal(tracked, t.size);
+    }),
+    { numRuns: 300 },
+  );
 });
