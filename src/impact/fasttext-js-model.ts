@@ -125,9 +125,23 @@ export class FastTextJsModel implements TextModel {
   private readonly wordBytes: Uint8Array;
   private readonly wordStart: Int32Array;
   private readonly entryIsLabel: Uint8Array;
-  // Per entry, the input rows fastText averages for it (itself, then its character n-grams).
-  private readonly subwordStart: Int32Array;
-  private readonly subwordRows: Int32Array;
+  /**
+   * Per entry: the offset in `input` of the sum of the rows fastText averages for it (its own
+   * row, then the buckets of its character n-grams), stored after the model's rows, and how many
+   * rows that sum stands for (its weight in the mean).
+   */
+  private readonly entrySumOffset: Int32Array;
+  private readonly entryRowCount: Int32Array;
+  /**
+   * Per entry, for word bigrams (see `addBigrams`): A = sext(hash) × 116049371 mod 2^64 as
+   * high and low halves and A mod bucket, and sext(hash) mod bucket.
+   */
+  private readonly entrySeedHi: Uint32Array;
+  private readonly entrySeedLo: Uint32Array;
+  private readonly entrySeedMod: Int32Array;
+  private readonly entryHashMod: Int32Array;
+  /** 2^64 mod bucket. */
+  private readonly twoTo64ModBucket: number;
   private readonly eosId: number;
   private readonly eosHash: number;
 
@@ -136,12 +150,16 @@ export class FastTextJsModel implements TextModel {
   private bytesWriter = Buffer.from(this.bytes.buffer);
   private ngram = new Uint8Array(256);
   private wordHashes = new Int32Array(128);
+  /** Dictionary id of each word of the line (-1 outside the dictionary). */
+  private wordIds = new Int32Array(128);
   private readonly hidden: Float32Array;
   private readonly scores: Float32Array;
   private readonly ngramState = new Uint32Array(2);
-  /** Input rows of the current line, in fastText's order; `rows` of them are in use. */
-  private rowIds = new Int32Array(256);
+  /** Offsets in `input` of the rows (or entry sums) of the current line; `rows` of them are in use. */
+  private rowOffsets = new Int32Array(256);
   private rows = 0;
+  /** How many of fastText's input rows those stand for: the n of the mean. */
+  private rowWeight = 0;
 
   private constructor(file: FastTextModelFile, options: FastTextModelOptions) {
     const { args } = file;
@@ -153,7 +171,6 @@ export class FastTextJsModel implements TextModel {
     this.minn = args.minn;
     this.maxn = args.maxn;
     this.wordNgrams = args.wordNgrams;
-    this.input = file.input.data;
     this.output = file.output.data;
     this.hidden = new Float32Array(this.dim);
     this.scores = new Float32Array(this.nlabels);
@@ -202,19 +219,50 @@ export class FastTextJsModel implements TextModel {
     }
 
     // Subwords of every entry (Dictionary::initNgrams): the entry's own row, then the buckets of
-    // the character n-grams of "<word>" (none for the end-of-sentence token).
-    const starts = new Int32Array(size + 1);
-    const rows: number[] = [];
+    // the character n-grams of "<word>" (none for the end-of-sentence token). Their sum, added in
+    // float64 and rounded once to float32, goes after the model's rows, so a known word costs
+    // one row in the mean instead of one per subword. fastText rounds after every addition
+    // instead; the difference is far below the 1e-5 the predictions are held to.
+    const dim = this.dim;
+    const modelRows = file.input.rows;
+    this.input = new Float32Array((modelRows + size) * dim);
+    this.input.set(file.input.data);
+    this.entrySumOffset = new Int32Array(size);
+    this.entryRowCount = new Int32Array(size);
+    const sum = new Float64Array(dim);
+    const source = file.input.data;
     for (let id = 0; id < size; id++) {
-      starts[id] = rows.length;
-      rows.push(id);
+      const rows = [id];
       const start = this.wordStart[id]!;
       const end = this.wordStart[id + 1]!;
       if (!this.isEos(this.wordBytes, start, end)) this.charNgrams(this.wordBytes, start, end, (row) => rows.push(row));
+      sum.fill(0);
+      for (const row of rows) for (let k = 0; k < dim; k++) sum[k] = sum[k]! + source[row * dim + k]!;
+      const offset = (modelRows + id) * dim;
+      for (let k = 0; k < dim; k++) this.input[offset + k] = sum[k]!;
+      this.entrySumOffset[id] = offset;
+      this.entryRowCount[id] = rows.length;
     }
-    starts[size] = rows.length;
-    this.subwordStart = starts;
-    this.subwordRows = Int32Array.from(rows);
+    this.entrySeedHi = new Uint32Array(size);
+    this.entrySeedLo = new Uint32Array(size);
+    this.entrySeedMod = new Int32Array(size);
+    this.entryHashMod = new Int32Array(size);
+    this.twoTo64ModBucket = 0;
+    if (this.bucket > 0) {
+      const state = this.ngramState;
+      state[0] = 1;
+      state[1] = 0;
+      const twoTo32 = reduceWordNgram(state, this.bucket, this.bucketInverse);
+      this.twoTo64ModBucket = modulo(twoTo32 * twoTo32, this.bucket, this.bucketInverse);
+      for (let id = 0; id < size; id++) {
+        seedWordNgram(state, fastTextHash(this.wordBytes, this.wordStart[id]!, this.wordStart[id + 1]!) | 0);
+        this.entryHashMod[id] = reduceWordNgram(state, this.bucket, this.bucketInverse);
+        mixWordNgram(state, 0);
+        this.entrySeedHi[id] = state[0]!;
+        this.entrySeedLo[id] = state[1]!;
+        this.entrySeedMod[id] = reduceWordNgram(state, this.bucket, this.bucketInverse);
+      }
+    }
     this.eosHash = fastTextHash(EOS_BYTES);
     this.eosId = this.lookup(EOS_BYTES, 0, EOS_BYTES.length, this.eosHash);
   }
@@ -250,6 +298,7 @@ export class FastTextJsModel implements TextModel {
   private predictLine(length: number, separators: Uint8Array, newlineEnds: boolean): number {
     const bytes = this.bytes;
     this.rows = 0;
+    this.rowWeight = 0;
     let words = 0;
     let pos = 0;
     for (;;) {
@@ -277,24 +326,23 @@ export class FastTextJsModel implements TextModel {
   private addToken(words: number, hash: number, id: number, bytes: Uint8Array | null, start: number, end: number): number {
     if (id >= 0) {
       if (this.entryIsLabel[id] === 1) return words;
-      const first = this.subwordStart[id]!;
-      const last = this.subwordStart[id + 1]!;
-      let n = this.rows;
-      if (n + last - first > this.rowIds.length) this.growRows(n + last - first);
-      const rowIds = this.rowIds;
-      const subwordRows = this.subwordRows;
-      for (let k = first; k < last; k++) rowIds[n++] = subwordRows[k]!;
-      this.rows = n;
+      if (this.rows === this.rowOffsets.length) this.growRows();
+      this.rowOffsets[this.rows++] = this.entrySumOffset[id]!;
+      this.rowWeight += this.entryRowCount[id]!;
     } else if (bytes !== null) {
       if (this.startsWithLabelPrefix(bytes, start, end)) return words;
       if (!this.isEos(bytes, start, end)) this.charNgrams(bytes, start, end, null);
     }
     if (words === this.wordHashes.length) {
-      const grown = new Int32Array(words * 2);
-      grown.set(this.wordHashes);
-      this.wordHashes = grown;
+      const grownHashes = new Int32Array(words * 2);
+      grownHashes.set(this.wordHashes);
+      this.wordHashes = grownHashes;
+      const grownIds = new Int32Array(words * 2);
+      grownIds.set(this.wordIds);
+      this.wordIds = grownIds;
     }
     this.wordHashes[words] = hash | 0;
+    this.wordIds[words] = id;
     return words + 1;
   }
 
@@ -302,6 +350,10 @@ export class FastTextJsModel implements TextModel {
   private addWordNgrams(words: number): void {
     const n = this.wordNgrams;
     if (n <= 1) return;
+    if (n === 2 && this.bucket > 0) {
+      this.addBigrams(words);
+      return;
+    }
     const state = this.ngramState;
     const hashes = this.wordHashes;
     for (let i = 0; i < words; i++) {
@@ -310,6 +362,57 @@ export class FastTextJsModel implements TextModel {
         mixWordNgram(state, hashes[j]!);
         this.addRow(this.nwords + reduceWordNgram(state, this.bucket, this.bucketInverse));
       }
+    }
+  }
+
+  /**
+   * addWordNgrams for word bigrams, the shipped model's setting, from per-word parts: a bigram's
+   * uint64 hash is A + S (mod 2^64), A = sext(h1) × 116049371 and S = sext(h2), so its bucket
+   * is (A mod b + S mod b − carry × (2^64 mod b)) mod b, where carry is the overflow of that
+   * 64-bit addition. A and S (both halves and their residues) come from tables for dictionary
+   * words and are computed once per word otherwise; a bigram then costs a few additions.
+   */
+  private addBigrams(words: number): void {
+    const hashes = this.wordHashes;
+    const ids = this.wordIds;
+    const { bucket, nwords, bucketInverse, entrySeedHi, entrySeedLo, entrySeedMod, entryHashMod } = this;
+    const carryMod = this.twoTo64ModBucket;
+    const state = this.ngramState;
+    let aHi = 0;
+    let aLo = 0;
+    let aMod = 0;
+    for (let w = 0; w < words; w++) {
+      const h = hashes[w]!;
+      const id = ids[w]!;
+      let sMod: number;
+      let nextHi: number;
+      let nextLo: number;
+      let nextMod: number;
+      if (id >= 0) {
+        sMod = entryHashMod[id]!;
+        nextHi = entrySeedHi[id]!;
+        nextLo = entrySeedLo[id]!;
+        nextMod = entrySeedMod[id]!;
+      } else {
+        seedWordNgram(state, h);
+        sMod = reduceWordNgram(state, bucket, bucketInverse);
+        mixWordNgram(state, 0);
+        nextHi = state[0]!;
+        nextLo = state[1]!;
+        nextMod = reduceWordNgram(state, bucket, bucketInverse);
+      }
+      if (w > 0) {
+        const lo = aLo + (h >>> 0);
+        const hi = aHi + (h < 0 ? 0xffffffff : 0) + (lo >= 4294967296 ? 1 : 0);
+        let r = aMod + sMod;
+        if (hi >= 4294967296) r -= carryMod;
+        if (r < 0) r += bucket;
+        else if (r >= bucket) r -= bucket;
+        this.addRow(nwords + r);
+      }
+      aHi = nextHi;
+      aLo = nextLo;
+      aMod = nextMod;
     }
   }
 
@@ -341,26 +444,26 @@ export class FastTextJsModel implements TextModel {
   }
 
   private addRow(row: number): void {
-    if (this.rows === this.rowIds.length) this.growRows(this.rows + 1);
-    this.rowIds[this.rows++] = row;
+    if (this.rows === this.rowOffsets.length) this.growRows();
+    this.rowOffsets[this.rows++] = row * this.dim;
+    this.rowWeight++;
   }
 
-  private growRows(needed: number): void {
-    const grown = new Int32Array(Math.max(needed, this.rowIds.length * 2));
-    grown.set(this.rowIds);
-    this.rowIds = grown;
+  private growRows(): void {
+    const grown = new Int32Array(this.rowOffsets.length * 2);
+    grown.set(this.rowOffsets);
+    this.rowOffsets = grown;
   }
 
   /**
-   * Model::computeHidden: the sum of the input rows in the order fastText adds them, rounded to
-   * float32 after every addition (so the result is fastText's to the bit), then scaled by 1/n.
-   * Eight (then four) dimensions at a time in local variables: the same additions in the same
-   * order per dimension, without a load and store of the hidden vector per row.
+   * Model::computeHidden: the mean of the input rows. Summed in float64 (fastText rounds to
+   * float32 after every addition; the difference stays far below 1e-5 in the probability),
+   * eight (then four) dimensions at a time in local variables, without a load and store of the
+   * hidden vector per row.
    */
   private computeHidden(): void {
-    const { hidden, input, dim, rows, rowIds } = this;
-    const fround = Math.fround;
-    const scale = fround(1 / rows);
+    const { hidden, input, dim, rows, rowOffsets } = this;
+    const scale = 1 / this.rowWeight;
     let k = 0;
     for (; k + 8 <= dim; k += 8) {
       let x0 = 0;
@@ -372,15 +475,15 @@ export class FastTextJsModel implements TextModel {
       let x6 = 0;
       let x7 = 0;
       for (let r = 0; r < rows; r++) {
-        const base = rowIds[r]! * dim + k;
-        x0 = fround(x0 + input[base]!);
-        x1 = fround(x1 + input[base + 1]!);
-        x2 = fround(x2 + input[base + 2]!);
-        x3 = fround(x3 + input[base + 3]!);
-        x4 = fround(x4 + input[base + 4]!);
-        x5 = fround(x5 + input[base + 5]!);
-        x6 = fround(x6 + input[base + 6]!);
-        x7 = fround(x7 + input[base + 7]!);
+        const base = rowOffsets[r]! + k;
+        x0 += input[base]!;
+        x1 += input[base + 1]!;
+        x2 += input[base + 2]!;
+        x3 += input[base + 3]!;
+        x4 += input[base + 4]!;
+        x5 += input[base + 5]!;
+        x6 += input[base + 6]!;
+        x7 += input[base + 7]!;
       }
       hidden[k] = x0 * scale;
       hidden[k + 1] = x1 * scale;
@@ -397,11 +500,11 @@ export class FastTextJsModel implements TextModel {
       let x2 = 0;
       let x3 = 0;
       for (let r = 0; r < rows; r++) {
-        const base = rowIds[r]! * dim + k;
-        x0 = fround(x0 + input[base]!);
-        x1 = fround(x1 + input[base + 1]!);
-        x2 = fround(x2 + input[base + 2]!);
-        x3 = fround(x3 + input[base + 3]!);
+        const base = rowOffsets[r]! + k;
+        x0 += input[base]!;
+        x1 += input[base + 1]!;
+        x2 += input[base + 2]!;
+        x3 += input[base + 3]!;
       }
       hidden[k] = x0 * scale;
       hidden[k + 1] = x1 * scale;
@@ -410,7 +513,7 @@ export class FastTextJsModel implements TextModel {
     }
     for (; k < dim; k++) {
       let x = 0;
-      for (let r = 0; r < rows; r++) x = fround(x + input[rowIds[r]! * dim + k]!);
+      for (let r = 0; r < rows; r++) x += input[rowOffsets[r]! + k]!;
       hidden[k] = x * scale;
     }
   }

