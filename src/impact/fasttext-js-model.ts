@@ -133,13 +133,10 @@ export class FastTextJsModel implements TextModel {
   private readonly entrySumOffset: Int32Array;
   private readonly entryRowCount: Int32Array;
   /**
-   * Per entry, for word bigrams (see `addBigrams`): A = sext(hash) × 116049371 mod 2^64 as
-   * high and low halves and A mod bucket, and sext(hash) mod bucket.
+   * Per entry, for word bigrams (see `addBigrams`), four numbers: A = sext(hash) × 116049371
+   * mod 2^64 as high and low halves, A mod bucket, and sext(hash) mod bucket.
    */
-  private readonly entrySeedHi: Uint32Array;
-  private readonly entrySeedLo: Uint32Array;
-  private readonly entrySeedMod: Int32Array;
-  private readonly entryHashMod: Int32Array;
+  private readonly entryBigram: Float64Array;
   /** 2^64 mod bucket. */
   private readonly twoTo64ModBucket: number;
   private readonly eosId: number;
@@ -232,21 +229,21 @@ export class FastTextJsModel implements TextModel {
     const sum = new Float64Array(dim);
     const source = file.input.data;
     for (let id = 0; id < size; id++) {
-      const rows = [id];
       const start = this.wordStart[id]!;
       const end = this.wordStart[id + 1]!;
-      if (!this.isEos(this.wordBytes, start, end)) this.charNgrams(this.wordBytes, start, end, (row) => rows.push(row));
-      sum.fill(0);
-      for (const row of rows) for (let k = 0; k < dim; k++) sum[k] = sum[k]! + source[row * dim + k]!;
+      this.rows = 0;
+      this.rowWeight = 0;
+      if (!this.isEos(this.wordBytes, start, end)) this.charNgrams(this.wordBytes, start, end);
+      for (let k = 0; k < dim; k++) sum[k] = source[id * dim + k]!;
+      for (let r = 0; r < this.rows; r++) for (let k = 0; k < dim; k++) sum[k] = sum[k]! + source[this.rowOffsets[r]! + k]!;
       const offset = (modelRows + id) * dim;
       for (let k = 0; k < dim; k++) this.input[offset + k] = sum[k]!;
       this.entrySumOffset[id] = offset;
-      this.entryRowCount[id] = rows.length;
+      this.entryRowCount[id] = this.rows + 1;
     }
-    this.entrySeedHi = new Uint32Array(size);
-    this.entrySeedLo = new Uint32Array(size);
-    this.entrySeedMod = new Int32Array(size);
-    this.entryHashMod = new Int32Array(size);
+    this.rows = 0;
+    this.rowWeight = 0;
+    this.entryBigram = new Float64Array(size * 4);
     this.twoTo64ModBucket = 0;
     if (this.bucket > 0) {
       const state = this.ngramState;
@@ -256,11 +253,11 @@ export class FastTextJsModel implements TextModel {
       this.twoTo64ModBucket = modulo(twoTo32 * twoTo32, this.bucket, this.bucketInverse);
       for (let id = 0; id < size; id++) {
         seedWordNgram(state, fastTextHash(this.wordBytes, this.wordStart[id]!, this.wordStart[id + 1]!) | 0);
-        this.entryHashMod[id] = reduceWordNgram(state, this.bucket, this.bucketInverse);
+        this.entryBigram[id * 4 + 3] = reduceWordNgram(state, this.bucket, this.bucketInverse);
         mixWordNgram(state, 0);
-        this.entrySeedHi[id] = state[0]!;
-        this.entrySeedLo[id] = state[1]!;
-        this.entrySeedMod[id] = reduceWordNgram(state, this.bucket, this.bucketInverse);
+        this.entryBigram[id * 4] = state[0]!;
+        this.entryBigram[id * 4 + 1] = state[1]!;
+        this.entryBigram[id * 4 + 2] = reduceWordNgram(state, this.bucket, this.bucketInverse);
       }
     }
     this.eosHash = fastTextHash(EOS_BYTES);
@@ -326,12 +323,12 @@ export class FastTextJsModel implements TextModel {
   private addToken(words: number, hash: number, id: number, bytes: Uint8Array | null, start: number, end: number): number {
     if (id >= 0) {
       if (this.entryIsLabel[id] === 1) return words;
-      if (this.rows === this.rowOffsets.length) this.growRows();
+      if (this.rows === this.rowOffsets.length) this.growRows(this.rows + 1);
       this.rowOffsets[this.rows++] = this.entrySumOffset[id]!;
       this.rowWeight += this.entryRowCount[id]!;
     } else if (bytes !== null) {
       if (this.startsWithLabelPrefix(bytes, start, end)) return words;
-      if (!this.isEos(bytes, start, end)) this.charNgrams(bytes, start, end, null);
+      if (!this.isEos(bytes, start, end)) this.charNgrams(bytes, start, end);
     }
     if (words === this.wordHashes.length) {
       const grownHashes = new Int32Array(words * 2);
@@ -356,13 +353,19 @@ export class FastTextJsModel implements TextModel {
     }
     const state = this.ngramState;
     const hashes = this.wordHashes;
+    if (this.rows + words * (n - 1) > this.rowOffsets.length) this.growRows(this.rows + words * (n - 1));
+    const offsets = this.rowOffsets;
+    const { nwords, dim, bucket, bucketInverse } = this;
+    let rows = this.rows;
     for (let i = 0; i < words; i++) {
       seedWordNgram(state, hashes[i]!);
       for (let j = i + 1; j < words && j < i + n; j++) {
         mixWordNgram(state, hashes[j]!);
-        this.addRow(this.nwords + reduceWordNgram(state, this.bucket, this.bucketInverse));
+        offsets[rows++] = (nwords + reduceWordNgram(state, bucket, bucketInverse)) * dim;
       }
     }
+    this.rowWeight += rows - this.rows;
+    this.rows = rows;
   }
 
   /**
@@ -375,9 +378,12 @@ export class FastTextJsModel implements TextModel {
   private addBigrams(words: number): void {
     const hashes = this.wordHashes;
     const ids = this.wordIds;
-    const { bucket, nwords, bucketInverse, entrySeedHi, entrySeedLo, entrySeedMod, entryHashMod } = this;
+    const { bucket, nwords, dim, bucketInverse, entryBigram } = this;
     const carryMod = this.twoTo64ModBucket;
     const state = this.ngramState;
+    if (this.rows + words > this.rowOffsets.length) this.growRows(this.rows + words);
+    const offsets = this.rowOffsets;
+    let rows = this.rows;
     let aHi = 0;
     let aLo = 0;
     let aMod = 0;
@@ -389,10 +395,11 @@ export class FastTextJsModel implements TextModel {
       let nextLo: number;
       let nextMod: number;
       if (id >= 0) {
-        sMod = entryHashMod[id]!;
-        nextHi = entrySeedHi[id]!;
-        nextLo = entrySeedLo[id]!;
-        nextMod = entrySeedMod[id]!;
+        const at = id * 4;
+        nextHi = entryBigram[at]!;
+        nextLo = entryBigram[at + 1]!;
+        nextMod = entryBigram[at + 2]!;
+        sMod = entryBigram[at + 3]!;
       } else {
         seedWordNgram(state, h);
         sMod = reduceWordNgram(state, bucket, bucketInverse);
@@ -408,49 +415,47 @@ export class FastTextJsModel implements TextModel {
         if (hi >= 4294967296) r -= carryMod;
         if (r < 0) r += bucket;
         else if (r >= bucket) r -= bucket;
-        this.addRow(nwords + r);
+        offsets[rows++] = (nwords + r) * dim;
       }
       aHi = nextHi;
       aLo = nextLo;
       aMod = nextMod;
     }
+    this.rowWeight += rows - this.rows;
+    this.rows = rows;
   }
 
   /**
    * Dictionary::computeSubwords over "<" + bytes[start, end) + ">": every run of minn..maxn
-   * UTF-8 characters, hashed as it grows. Calls `sink` with each input row, or adds the row.
+   * UTF-8 characters, hashed as it grows; adds their rows.
    */
-  private charNgrams(bytes: Uint8Array, start: number, end: number, sink: ((row: number) => void) | null): void {
+  private charNgrams(bytes: Uint8Array, start: number, end: number): void {
     const width = end - start + 2;
     if (this.ngram.length < width) this.ngram = new Uint8Array(width * 2);
     const word = this.ngram;
     word[0] = BOW;
     for (let i = start; i < end; i++) word[i - start + 1] = bytes[i]!;
     word[width - 1] = EOW;
-    const { minn, maxn, bucket, nwords, bucketInverse: inverse } = this;
+    const { minn, maxn, bucket, nwords, dim, bucketInverse: inverse } = this;
+    // at most one row per start position and length
+    if (this.rows + width * maxn > this.rowOffsets.length) this.growRows(this.rows + width * maxn);
+    const offsets = this.rowOffsets;
+    let rows = this.rows;
     for (let i = 0; i < width; i++) {
       if ((word[i]! & 0xc0) === 0x80) continue;
       let h = FNV_OFFSET;
       for (let j = i, n = 1; j < width && n <= maxn; n++) {
         h = fnvStep(h, word[j++]!);
         while (j < width && (word[j]! & 0xc0) === 0x80) h = fnvStep(h, word[j++]!);
-        if (n >= minn && !(n === 1 && (i === 0 || j === width))) {
-          const row = nwords + modulo(h >>> 0, bucket, inverse);
-          if (sink === null) this.addRow(row);
-          else sink(row);
-        }
+        if (n >= minn && !(n === 1 && (i === 0 || j === width))) offsets[rows++] = (nwords + modulo(h >>> 0, bucket, inverse)) * dim;
       }
     }
+    this.rowWeight += rows - this.rows;
+    this.rows = rows;
   }
 
-  private addRow(row: number): void {
-    if (this.rows === this.rowOffsets.length) this.growRows();
-    this.rowOffsets[this.rows++] = row * this.dim;
-    this.rowWeight++;
-  }
-
-  private growRows(): void {
-    const grown = new Int32Array(this.rowOffsets.length * 2);
+  private growRows(needed: number): void {
+    const grown = new Int32Array(Math.max(needed, this.rowOffsets.length * 2));
     grown.set(this.rowOffsets);
     this.rowOffsets = grown;
   }
