@@ -180,6 +180,19 @@ test('models with other hyperparameters: 1-character n-grams, word trigrams and 
   }
 });
 
+test('either label order: the high-impact label first or second in the model', async () => {
+  const corpus = smallCorpus();
+  for (const first of ['high', 'low']) {
+    // fastText sorts labels by count, so the label with the extra lines comes first
+    const lines = [...corpus, ...corpus.filter((l) => l.startsWith(`__label__${first} `))];
+    const bytes = await trainModel({ lines, wordNgrams: 2, minn: 3, maxn: 5, bucket: 20_000, dim: 8 });
+    const pair = { wasm: await FastTextModel.fromBytes(bytes), js: FastTextJsModel.fromBytes(bytes) };
+    assert.equal(pair.js.labels[0], `__label__${first}`);
+    for (const line of corpus) assertSame(pair, line.replace(/^__label__\w+ /, ''));
+    for (const text of HOSTILE) assertSame(pair, text);
+  }
+});
+
 test('the uint64 word n-gram hash without BigInt matches BigInt arithmetic', () => {
   const M = (1n << 64n) - 1n;
   const sext = (h: number) => BigInt.asUintN(64, BigInt(h | 0));
