@@ -16,6 +16,7 @@ import pino from 'pino';
 import { AgentBus } from '../src/bus.js';
 import { CONSTITUTIONAL_HASH } from '../src/message/constants.js';
 import { buildServer, loadServerConfig } from '../src/server/index.js';
+import { defaultComponents } from '../src/server/serve.js';
 import { emit, median, ratio, type BenchResult } from './lib.js';
 
 const ROUNDS = 3;
@@ -81,13 +82,24 @@ async function main(): Promise<void> {
   });
   await authed.listen({ host: '127.0.0.1', port: 0 });
 
+  // As `agent-bus serve` builds it: data dir with the journal, the file deliberation store and the
+  // delivery ledger (quotas off, as in the dev-mode figure, so that one sender is not rate limited).
+  const shippedConfig = loadServerConfig({ overrides: { logLevel: 'silent', quotas: noQuotas, dataDir: path.join(dir, 'data') } });
+  const shippedParts = await defaultComponents(shippedConfig);
+  await shippedParts.bus.registerAgent({ agentId: 'alice', tenantId: 'acme' });
+  await shippedParts.bus.registerAgent({ agentId: 'bob', tenantId: 'acme' });
+  shippedParts.bus.subscribe('bob', () => undefined);
+  const shipped = await buildServer({ config: shippedConfig, bus: shippedParts.bus, deliberation: shippedParts.deliberation, journal: shippedParts.journal, logger: pino({ level: 'silent' }) });
+  await shipped.listen({ host: '127.0.0.1', port: 0 });
+
   const port = (app: { server: { address(): unknown } }) => (app.server.address() as { port: number }).port;
   const targets = {
     bare: `http://127.0.0.1:${port(bare)}/bare`,
     send: `http://127.0.0.1:${port(dev)}/v1/messages`,
     sendAuthQuotas: `http://127.0.0.1:${port(authed)}/v1/messages`,
+    shipped: `http://127.0.0.1:${port(shipped)}/v1/messages`,
   };
-  const samples: Record<keyof typeof targets, WrkResult[]> = { bare: [], send: [], sendAuthQuotas: [] };
+  const samples: Record<keyof typeof targets, WrkResult[]> = { bare: [], send: [], sendAuthQuotas: [], shipped: [] };
   await wrk(targets.send, script); // warm-up (JIT)
   await wrk(targets.bare, script);
   for (let r = 0; r < ROUNDS; r++) {
@@ -95,7 +107,7 @@ async function main(): Promise<void> {
   }
   const med = (name: keyof typeof targets, k: 'rps' | 'p99ms') => median(samples[name].map((s) => s[k]));
   const failures = (name: keyof typeof targets) => samples[name].reduce((n, s) => n + s.non2xx + s.errors, 0);
-  const accepted = devBus.metrics().delivered + authBus.metrics().delivered;
+  const accepted = devBus.metrics().delivered + authBus.metrics().delivered + shippedParts.bus.metrics().delivered;
 
   const results: BenchResult[] = [
     {
@@ -117,6 +129,15 @@ async function main(): Promise<void> {
       note: `non-2xx/socket errors: ${failures('sendAuthQuotas')} (429s count here once the default 20k/s agent rate is exceeded)`,
     },
     {
+      name: 'HTTP send req/s (agent-bus serve components: journal, file deliberation store, delivery ledger; quotas off)',
+      value: Math.round(med('shipped', 'rps')),
+      unit: 'req/s',
+      baseline: { name: 'bare fastify route, same JSON body', value: Math.round(med('bare', 'rps')) },
+      ratio: ratio(med('shipped', 'rps'), med('bare', 'rps')),
+      target: '>= 20000',
+      note: `non-2xx/socket errors: ${failures('shipped')}; messages accepted (each journaled and in the ledger): ${shippedParts.bus.metrics().delivered}`,
+    },
+    {
       name: 'HTTP send p99 latency under saturation',
       value: med('send', 'p99ms'),
       unit: 'ms',
@@ -125,8 +146,9 @@ async function main(): Promise<void> {
       note: `${CONNECTIONS} connections at full load; messages accepted by the buses: ${accepted}`,
     },
   ];
-  await Promise.all([bare.close(), dev.close(), authed.close()]);
-  await Promise.all([devBus.stop(), authBus.stop()]);
+  await Promise.all([bare.close(), dev.close(), authed.close(), shipped.close()]);
+  await Promise.all([devBus.stop(), authBus.stop(), shippedParts.bus.stop()]);
+  shipped.busContext.sessions.closeAll();
   dev.busContext.sessions.closeAll();
   authed.busContext.sessions.closeAll();
   rmSync(dir, { recursive: true, force: true });
