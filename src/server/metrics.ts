@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AgentBus } from '../bus.js';
+import type { DeliveryLedgerStats } from '../delivery/ledger.js';
 import type { BusMetrics } from '../metrics/collector.js';
 import type { HealthReport } from '../resilience/index.js';
 import type { AuthStats } from './auth.js';
@@ -16,6 +17,7 @@ export interface ServerStatsSource {
 
 interface Snapshot {
   bus: BusMetrics;
+  ledger: DeliveryLedgerStats | undefined;
   health: Partial<HealthReport> & { score: number; status: string };
   sessions: SessionStats;
   quotas: QuotaStats;
@@ -125,6 +127,21 @@ export class PrometheusExporter {
       c.inc({ outcome: 'refused' }, auth.refused);
       c.inc({ outcome: 'replayed' }, auth.replayed);
     });
+    gauge('agent_bus_delivery_ledger_entries', 'Delivery ledger entries not finished: open in this process, and recovered after a crash but waiting for their agent to return.', ['state'], (g, { ledger }) => {
+      if (ledger === undefined) return;
+      g.set({ state: 'open' }, ledger.open);
+      g.set({ state: 'awaiting_agent' }, ledger.awaitingAgent);
+    });
+    counter('agent_bus_delivery_ledger_events_total', 'Delivery ledger events (absent without a ledger).', ['event'], (c, { ledger }) => {
+      if (ledger === undefined) return;
+      c.inc({ event: 'accepted' }, ledger.accepted);
+      c.inc({ event: 'done' }, ledger.done);
+      c.inc({ event: 'restored' }, ledger.restored);
+      c.inc({ event: 'write' }, ledger.writes);
+      c.inc({ event: 'write_error' }, ledger.writeErrors);
+      c.inc({ event: 'compaction' }, ledger.compactions);
+      c.inc({ event: 'compaction_error' }, ledger.compactionErrors);
+    });
     gauge('agent_bus_health_score', 'Health score over the dependency breakers (closed 1, half-open 0.5, open 0).', [], (g, { health }) => g.set(health.score));
     gauge('agent_bus_health_status', '1 for the current health status (HEALTHY, DEGRADED, CRITICAL).', ['status'], (g, { health }) => {
       for (const status of ['HEALTHY', 'DEGRADED', 'CRITICAL']) g.set({ status }, health.status === status ? 1 : 0);
@@ -150,7 +167,7 @@ export class PrometheusExporter {
 
   private take(): Snapshot {
     const src = this.source;
-    return { bus: src.bus.metrics(), health: src.bus.health(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets() };
+    return { bus: src.bus.metrics(), ledger: src.bus.deliveryLedger(), health: src.bus.health(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets() };
   }
 
   /** The exposition text; one snapshot serves every metric of this scrape. */
