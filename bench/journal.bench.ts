@@ -26,7 +26,7 @@
  * how many were refused (BACKPRESSURE); baseline: JSON lines to a file stream in the same waves.
  *
  *   node --import tsx bench/journal.bench.ts            (JOURNAL_BENCH_N to change the entry count,
- *   JOURNAL_BENCH_ONLY=j1,j1r,s1 to run some workloads: j1 j1r j1i j2 s1 p1 d1; JOURNAL_PACED_RATE)
+ *   JOURNAL_BENCH_ONLY=j1,j1r,s1 to run some workloads: j1 j1r j1i j2 s1 p1 e1 d1; JOURNAL_PACED_RATE)
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +35,8 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { AuditLogger } from '@microsoft/agent-governance-sdk';
 import { openJournal, type JournalEntry, type Sealing } from '../src/journal/index.js';
+import { BatchEncoder } from '../src/journal/record.js';
+import { TapeEncoder } from '../src/journal/tape.js';
 import { digestOf } from '../src/message/canonical.js';
 import { messageDigest } from '../src/message/digest.js';
 import type { AgentMessage } from '../src/message/schema.js';
@@ -335,7 +337,7 @@ async function sustainedRounds(run: () => Promise<Sustained>): Promise<{ median:
   return { median: byRate[byRate.length >> 1]!, rounds };
 }
 
-/** JOURNAL_BENCH_ONLY=j1,j1r,s1 (comma list of j1 j1r j1i j2 s1 p1 d1) runs only those; baselines come along. */
+/** JOURNAL_BENCH_ONLY=j1,j1r,s1 (comma list of j1 j1r j1i j2 s1 p1 e1 d1) runs only those; baselines come along. */
 const only = process.env['JOURNAL_BENCH_ONLY']?.split(',');
 const runs = (id: string): boolean => only === undefined || only.includes(id);
 const none: Round = { wall: NaN, main: NaN, process: NaN, helped: NaN };
@@ -352,6 +354,20 @@ const array = await timeRounds(() => arrayRound(withMessage));
 const stream = await timeRounds(() => streamRound(withMessage));
 const peer = runs('p1') ? await timeRounds(() => peerRound(withMessage)) : none;
 let probe = 0;
+// The appending thread's encoding alone, in pieces of 1 024 bus entries (J1's), buffers recycled as the sealer gives them back.
+const PIECE = 1024;
+const tapeEncoder = new TapeEncoder(false);
+const batchEncoder = new BatchEncoder(false);
+let piece = 0;
+const nextPiece = (): number => (piece++ * PIECE) % (N - PIECE);
+const encodeNew = runs('e1') ? nsPerOp(() => {
+  const start = nextPiece();
+  tapeEncoder.recycle(tapeEncoder.encode(withMessage, start, start + PIECE));
+}, { rounds: 7, roundMs: 200 }) / PIECE : NaN;
+const encodeOld = runs('e1') ? nsPerOp(() => {
+  const start = nextPiece();
+  batchEncoder.encode(withMessage, start, start + PIECE, 1);
+}, { rounds: 7, roundMs: 200 }) / PIECE : NaN;
 const digestNew = runs('d1') ? nsPerOp(() => messageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 }) : NaN;
 const digestOld = runs('d1') ? nsPerOp(() => canonicalMessageDigest(messages[probe++ % N]!), { rounds: 7, roundMs: 100 }) : NaN;
 
@@ -441,6 +457,14 @@ const results: Array<BenchResult & { id: string }> = [
     ratio: ratio(sustainedJournal.median.rate, sustainedStream.median.rate),
     target: '>= 300000 without refusal',
     note: `rounds (records/s, refused, seals, helped): ${sustainedJournal.rounds.map((r) => `${Math.round(r.rate)}/${r.refused}/${r.batches}/${r.helped}`).join('; ')}; stream rounds: ${sustainedStream.rounds.map((r) => Math.round(r.rate)).join('; ')}`,
+  },
+  {
+    id: 'e1',
+    name: `E1 encoding alone on the appending thread: TapeEncoder.encode of the J1 bus entries in pieces of ${PIECE}, ns/entry`,
+    value: encodeNew,
+    unit: 'ns/entry',
+    baseline: { name: 'BatchEncoder (JSON.stringify of the record line and of the digest pre-image, UTF-8 buffer writes): the same bytes', value: encodeOld },
+    ratio: ratio(encodeNew, encodeOld),
   },
   {
     id: 'd1',
