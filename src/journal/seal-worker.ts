@@ -1,7 +1,8 @@
 /**
- * Worker side of the journal's off-thread sealing (./seal-backend.ts): hashes the records of the
- * batches it is sent, in arrival order, and transfers the bytes back, not copied. It holds no
- * chain state: the journals link the seals on their own thread.
+ * Worker side of the journal's off-thread sealing (./seal-backend.ts): assembles the record lines
+ * of the batches it is sent (./tape.ts), hashes them, in arrival order, and transfers the bytes
+ * back — with the encoded pieces' buffers, for the journal to write again — not copied. It holds
+ * no chain state: the journals link the seals on their own thread.
  */
 import { parentPort } from 'node:worker_threads';
 import type { FromSealWorker, ToSealWorker } from './seal-protocol.js';
