@@ -80,6 +80,7 @@ export class LoadShedder {
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
   private maxLag = 0;
+  private previousDrift = 0;
   private window = new Map<string, number>();
   private windowTotal = 0;
   private readonly inFlight = new Map<string, number>();
@@ -114,11 +115,14 @@ export class LoadShedder {
     const now = performance.now();
     const drift = this.lagSource !== undefined ? this.lagSource() : Math.max(0, now - this.lastTick - this.sampleMs);
     this.lastTick = now;
-    // Smoothed (EWMA, weight 0.3 for the newest sample): one long pause (a GC, a model load) is not
-    // an overload, sustained drift is.
+    // Smoothed (EWMA, weight 0.3 for the newest sample), and acted on only while the last two
+    // samples both drifted: one long pause (a GC, a model load, a bundle compiled at start) is not
+    // an overload — the requests queued behind it must not be shed — sustained drift is.
     this.lagMs = this.lagMs * 0.7 + drift * 0.3;
     if (this.lagMs > this.maxLag) this.maxLag = this.lagMs;
-    const r = this.lagMs / this.threshold;
+    const sustained = Math.min(this.lagMs, drift, this.previousDrift);
+    this.previousDrift = drift;
+    const r = sustained / this.threshold;
     this.level = r < 1 ? 0 : r < 2 ? 1 : r < 4 ? 2 : 3;
     this.window = new Map();
     this.windowTotal = 0;

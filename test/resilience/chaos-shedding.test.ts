@@ -100,10 +100,27 @@ describe('load shedder', () => {
     assert.deepEqual(stats.byPriority, [1, 1, 0, 0]);
   });
 
+  it('a single long pause (one drifting sample) sheds nothing; sustained drift does', () => {
+    let lag = 0;
+    const shedder = new LoadShedder({ lagThresholdMs: 10, lagSource: () => lag });
+    lag = 5_000;
+    shedder.sample();
+    lag = 0;
+    shedder.sample();
+    assert.equal(shedder.level, 0);
+    assert.ok(shedder.stats().maxLagMs >= 1_000, 'the pause is still reported');
+    lag = 25;
+    shedder.sample();
+    shedder.sample();
+    assert.ok(shedder.level >= 1, `level ${shedder.level}`);
+  });
+
   it('at the marginal priority sheds only tenants above their fair share of the window', () => {
     let lag = 0;
     const shedder = new LoadShedder({ lagThresholdMs: 10, lagSource: () => lag });
-    lag = 15 / 0.3; // one sample: smoothed lag 15 → level 1 (LOW is marginal)
+    lag = 15 / 0.51; // two samples: smoothed lag 0.3·0.7·L + 0.3·L = 15 → level 1 (LOW is marginal)
+    shedder.sample();
+    assert.equal(shedder.level, 0, 'one drifting sample is a pause, not an overload');
     shedder.sample();
     assert.equal(shedder.level, 1);
     for (let i = 0; i < 10; i++) assert.equal(shedder.admit(2, 'flood'), undefined);
