@@ -39,7 +39,8 @@ export const HYPERPARAMETERS = {
 } as const;
 export type Hyperparameters = { readonly [K in keyof typeof HYPERPARAMETERS]: number };
 
-interface FastTextArgs {
+/** The part of fasttext.wasm's training API this script (and the tests' model trainer) use. */
+export interface FastTextArgs {
   input: string;
   output: string;
   epoch: number;
@@ -56,9 +57,9 @@ interface FastTextArgs {
   loss: unknown;
   model: unknown;
 }
-interface TrainingCore {
+export interface TrainingCore {
   Args: new () => FastTextArgs;
-  LossName: { softmax: unknown };
+  LossName: Record<'softmax' | 'hs' | 'ns' | 'ova', unknown>;
   ModelName: { supervised: unknown };
   FastText: new () => { train(args: FastTextArgs, progress: () => void): void; saveModel(path: string): void };
 }

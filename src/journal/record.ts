@@ -60,6 +60,19 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The message digest pre-image the journal hashes for an entry — when the entry carries a message
+ * and no digest — or why it has none (a value JSON cannot hold).
+ */
+export function digestInput(entry: JournalEntry): { preimage: string | undefined; digestError: string | undefined } {
+  if (entry.digest !== undefined || entry.message === undefined) return { preimage: undefined, digestError: undefined };
+  try {
+    return { preimage: messageDigestText(entry.message), digestError: undefined };
+  } catch (error) {
+    return { preimage: undefined, digestError: errorText(error) };
+  }
+}
+
 const SCRATCH_BYTES = 1 << 20;
 /** A scratch buffer grown by an unusually large batch is given back after it. */
 const MAX_KEPT_SCRATCH_BYTES = 8 << 20;
@@ -87,16 +100,7 @@ export class BatchEncoder {
     let seq = firstSeq;
     for (let i = start; i < end; i++) {
       const entry = entries[i]!;
-      const message = entry.message;
-      let preimage: string | undefined;
-      let digestError: string | undefined;
-      if (entry.digest === undefined && message !== undefined) {
-        try {
-          preimage = messageDigestText(message);
-        } catch (error) {
-          digestError = errorText(error);
-        }
-      }
+      const { preimage, digestError } = digestInput(entry);
       const line = recordLine(seq++, entry, this.includeContent, digestError);
       // UTF-8 worst case: 3 bytes per UTF-16 unit.
       const room = (line.length + (preimage === undefined ? 0 : preimage.length)) * 3 + 2;

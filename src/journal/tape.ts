@@ -1,6 +1,6 @@
-import { MESSAGE_DIGEST_TAG, messageDigestText } from '../message/digest.js';
+import { MESSAGE_DIGEST_TAG } from '../message/digest.js';
 import { sha256 } from './hash.js';
-import { errorText, recordLine } from './record.js';
+import { digestInput, recordLine } from './record.js';
 import type { JournalEntry } from './types.js';
 
 /*
@@ -401,16 +401,7 @@ export class TapeEncoder {
 
   /** The entry encoded by JSON.stringify, as before this encoding existed: its line and its pre-image as text. */
   private line(entry: JournalEntry): void {
-    const message = entry.message;
-    let preimage: string | undefined;
-    let digestError: string | undefined;
-    if (entry.digest === undefined && message !== undefined) {
-      try {
-        preimage = messageDigestText(message);
-      } catch (error) {
-        digestError = errorText(error);
-      }
-    }
+    const { preimage, digestError } = digestInput(entry);
     // The worker writes `{"seq":N` and the closing brace (or the digest).
     const line = recordLine(0, entry, this.includeContent, digestError);
     this.tapeRoom(3);

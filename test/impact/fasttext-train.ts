@@ -3,6 +3,7 @@
  * inference (other hyperparameters than the shipped model's, other losses, more labels).
  */
 import { FastText } from 'fasttext.wasm';
+import type { TrainingCore } from '../../scripts/train-impact.js';
 
 export interface TrainOptions {
   lines: readonly string[];
@@ -13,30 +14,6 @@ export interface TrainOptions {
   wordNgrams?: number;
   bucket?: number;
   loss?: 'softmax' | 'hs' | 'ns' | 'ova';
-}
-
-interface Args {
-  input: string;
-  output: string;
-  epoch: number;
-  lr: number;
-  dim: number;
-  wordNgrams: number;
-  minn: number;
-  maxn: number;
-  bucket: number;
-  minCount: number;
-  seed: number;
-  thread: number;
-  verbose: number;
-  loss: unknown;
-  model: unknown;
-}
-interface TrainingCore {
-  Args: new () => Args;
-  LossName: Record<'softmax' | 'hs' | 'ns' | 'ova', unknown>;
-  ModelName: { supervised: unknown };
-  FastText: new () => { train(args: Args, progress: () => void): void; saveModel(path: string): void };
 }
 
 /** The bytes of a supervised model trained on `lines` ("__label__x text" per line). */
