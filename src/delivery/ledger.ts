@@ -60,6 +60,8 @@ export interface DeliveryLedgerStats {
 
 /** Unwritten ledger text kept while writes fail (disk full); beyond it the oldest is dropped and counted. */
 const MAX_UNWRITTEN = 16 << 20;
+/** Queued text written at once, without waiting for the end of the synchronous run. */
+const FLUSH_AT_CHARS = 4 << 20;
 
 export class DeliveryLedger {
   private fd = -1;
@@ -158,6 +160,8 @@ export class DeliveryLedger {
     this.unwritten += line;
     // Counted when queued (in UTF-16 units), so that a long synchronous run also triggers a compaction.
     this.appended += line.length;
+    // A very long synchronous run is written as it goes, so the queued text stays bounded.
+    if (this.unwritten.length >= FLUSH_AT_CHARS) this.flush();
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushQueuedLines);
