@@ -48,6 +48,8 @@ Message:
   --correlation ID      correlation id (mark this message as the reply to another)
   --await               wait until in-process handlers have taken the message
   --reply-timeout-ms N  with --request: how long to wait for the reply (default: the server's)
+  --details             include the stages' annotations (policy decision, impact breakdown) in a
+                        delivered answer (shown with --json; a held answer always has them)
 
 ${CLIENT_HELP}
   --json            print the server's answer as JSON
@@ -76,6 +78,7 @@ Examples:
     correlation: { type: 'string' },
     await: { type: 'boolean' },
     'reply-timeout-ms': { type: 'string' },
+    details: { type: 'boolean' },
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -113,18 +116,21 @@ Examples:
     for (const [key, value] of fields) if (value !== undefined) message[key] = value;
     if (capabilities.length > 0) message.requiredCapabilities = capabilities;
 
+    const query = new URLSearchParams();
     let path = '/v1/messages';
     if (broadcast) {
-      const query = new URLSearchParams();
       if (capabilities[0] !== undefined) query.set('capability', capabilities[0]);
       const agentType = stringOption(values, 'agent-type');
       if (agentType !== undefined) query.set('agentType', agentType);
-      path = `/v1/messages/broadcast${query.size > 0 ? `?${query}` : ''}`;
+      path = '/v1/messages/broadcast';
     } else if (request) {
-      path = `/v1/messages/request${replyTimeoutMs === undefined ? '' : `?timeoutMs=${replyTimeoutMs}`}`;
+      if (replyTimeoutMs !== undefined) query.set('timeoutMs', String(replyTimeoutMs));
+      path = '/v1/messages/request';
     } else if (values.await === true) {
-      path = '/v1/messages?awaitDelivery=true';
+      query.set('awaitDelivery', 'true');
     }
+    if (values.details === true) query.set('details', 'true');
+    if (query.size > 0) path += `?${query}`;
 
     const client = clientFromOptions(values, io.env);
     return withServer('send', io, json, async () => {

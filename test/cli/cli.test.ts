@@ -112,7 +112,16 @@ describe('agent-bus CLI against a running server', () => {
       policy: false,
       impact: false,
       deliberation: { policies: [{ id: 'one', requiredRoles: ['security_team'], minApprovers: 1 }] },
-      stages: [{ name: 'hold-high-impact', evaluate: (m) => (m.content.highImpact === true ? hold('high impact', { approvalPolicy: 'one' }) : PROCEED) }],
+      stages: [
+        { name: 'hold-high-impact', evaluate: (m) => (m.content.highImpact === true ? hold('high impact', { approvalPolicy: 'one' }) : PROCEED) },
+        {
+          name: 'tag',
+          evaluate: (_m, ctx) => {
+            ctx.annotations.tag = 'cli-test';
+            return PROCEED;
+          },
+        },
+      ],
     });
     await bus.start();
     const config = loadServerConfig({
@@ -207,9 +216,16 @@ describe('agent-bus CLI against a running server', () => {
     assert.equal(forged.code, 1);
     assert.match(forged.stderr, /403 IDENTITY_MISMATCH/);
     assert.equal(json.code, 0, json.stderr);
-    const answer = JSON.parse(json.stdout) as { ok: boolean; status: string; messageId: string };
+    const answer = JSON.parse(json.stdout) as { ok: boolean; status: string; messageId: string; details?: unknown };
     assert.equal(answer.status, 'delivered');
+    assert.equal(answer.details, undefined, 'a delivered answer is compact unless --details');
     assert.deepEqual(await pull('worker', KEYS.worker), [answer.messageId]);
+
+    const detailed = await cli(['send', '--to', 'worker', '--content', '{"n":2}', '--priority', 'CRITICAL', '--details', '--json', ...as('planner')]);
+    assert.equal(detailed.code, 0, detailed.stderr);
+    const withDetails = JSON.parse(detailed.stdout) as { messageId: string; details?: { tag?: string } };
+    assert.equal(withDetails.details?.tag, 'cli-test');
+    assert.deepEqual(await pull('worker', KEYS.worker), [withDetails.messageId]);
 
     const broadcast = await cli(['send', '--broadcast', '--capability', 'summarise', '--content', '{"ping":1}', '--priority', 'critical', ...as('planner')]);
     assert.equal(broadcast.code, 0, broadcast.stderr);
