@@ -14,7 +14,10 @@ import { randomFillSync } from 'node:crypto';
  */
 
 const IDS_PER_REFILL = 256;
+const ID_CHARS = 36;
 const pool = new Uint32Array(IDS_PER_REFILL * 3);
+/** The next IDS_PER_REFILL ids as ASCII text: sliced out one at a time as flat strings (a string built by concatenation must be flattened by whoever reads it first). */
+const text = Buffer.alloc(IDS_PER_REFILL * ID_CHARS);
 let next = IDS_PER_REFILL;
 
 const key = new Uint32Array(4);
@@ -24,7 +27,7 @@ const K1 = key[1]!;
 const K2 = key[2]!;
 const K3 = key[3]!;
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 /** charCode → nibble, -1 for anything but 0-9 a-f. */
 const NIBBLE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) NIBBLE[i.toString(16).charCodeAt(0)] = i;
@@ -39,23 +42,38 @@ function tag(w0: number, w1: number, w2: number): number {
   return (h ^ K3) >>> 0;
 }
 
-function hex32(w: number): string {
-  return HEX[w >>> 24]! + HEX[(w >>> 16) & 0xff]! + HEX[(w >>> 8) & 0xff]! + HEX[w & 0xff]!;
+/** Writes the 8 hex digits of `w` at `at`, a dash after the first `dashAfter` digits (-1: none); returns the next offset. */
+function writeHex(w: number, at: number, dashAfter: number): number {
+  for (let shift = 28, n = 0; shift >= 0; shift -= 4, n++) {
+    if (n === dashAfter) text[at++] = 45;
+    text[at++] = HEX_DIGITS[(w >>> shift) & 15]!;
+  }
+  return at;
+}
+
+function refill(): void {
+  randomFillSync(pool);
+  for (let k = 0, at = 0; k < IDS_PER_REFILL; k++) {
+    const w0 = pool[k * 3]!;
+    // version 4 in the high nibble of byte 6, variant 10 in the high bits of byte 8
+    const w1 = ((pool[k * 3 + 1]! & 0xffff0fff) | 0x00004000) >>> 0;
+    const w2 = ((pool[k * 3 + 2]! & 0x3fffffff) | 0x80000000) >>> 0;
+    // 8-4-4-4-12: w0, dash, w1 with a dash in its middle, dash, w2 with a dash in its middle, the tag
+    at = writeHex(w0, at, -1);
+    text[at++] = 45;
+    at = writeHex(w1, at, 4);
+    text[at++] = 45;
+    at = writeHex(w2, at, 4);
+    at = writeHex(tag(w0, w1, w2), at, -1);
+  }
+  next = 0;
 }
 
 /** A new message id: a random UUID v4 (RFC 9562) carrying this process's tag. */
 export function issueMessageId(): string {
-  if (next === IDS_PER_REFILL) {
-    randomFillSync(pool);
-    next = 0;
-  }
-  const i = next++ * 3;
-  const w0 = pool[i]!;
-  // version 4 in the high nibble of byte 6, variant 10 in the high bits of byte 8
-  const w1 = ((pool[i + 1]! & 0xffff0fff) | 0x00004000) >>> 0;
-  const w2 = ((pool[i + 2]! & 0x3fffffff) | 0x80000000) >>> 0;
-  const t = tag(w0, w1, w2);
-  return hex32(w0) + '-' + HEX[w1 >>> 24]! + HEX[(w1 >>> 16) & 0xff]! + '-' + HEX[(w1 >>> 8) & 0xff]! + HEX[w1 & 0xff]! + '-' + HEX[w2 >>> 24]! + HEX[(w2 >>> 16) & 0xff]! + '-' + HEX[(w2 >>> 8) & 0xff]! + HEX[w2 & 0xff]! + hex32(t);
+  if (next === IDS_PER_REFILL) refill();
+  const at = next++ * ID_CHARS;
+  return text.toString('latin1', at, at + ID_CHARS);
 }
 
 /** Eight hex digits at `from` (skipping the dash at `dash`, if any) as an unsigned word, or -1. */
