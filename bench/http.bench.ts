@@ -39,7 +39,9 @@ function wrk(url: string, script: string): Promise<WrkResult> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new Error('wrk is not installed: apt-get install -y wrk (Debian) — the HTTP benchmark drives the server with it') : error),
+    );
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out}`));
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
