@@ -42,8 +42,15 @@ export class PrometheusExporter {
 
   constructor(private readonly source: ServerStatsSource) {
     const s = (): Snapshot => this.snap ?? this.take();
-    const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, snap: Snapshot) => void) =>
-      new Counter({
+    // Every metric is filled from the scrape's snapshot when prom-client collects it.
+    const metric = <M extends Counter<string> | Gauge<string>>(
+      Kind: new (config: { name: string; help: string; labelNames: string[]; registers: Registry[]; collect: (this: M) => void }) => M,
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (m: M, snap: Snapshot) => void,
+    ): M =>
+      new Kind({
         name,
         help,
         labelNames,
@@ -53,17 +60,8 @@ export class PrometheusExporter {
           fill(this, s());
         },
       });
-    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, snap: Snapshot) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          fill(this, s());
-        },
-      });
+    const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, snap: Snapshot) => void) => metric(Counter<string>, name, help, labelNames, fill);
+    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, snap: Snapshot) => void) => metric(Gauge<string>, name, help, labelNames, fill);
 
     counter('agent_bus_messages_total', 'Messages offered to the bus, by outcome.', ['outcome'], (c, { bus }) => {
       c.inc({ outcome: 'sent' }, bus.sent);

@@ -104,6 +104,8 @@ export class DuplicateWindow {
   private readonly half: number;
   private readonly halfWindowMs: number;
   evictedEarly = 0;
+  private lastCheckedId = '';
+  private lastIssued = false;
 
   constructor(options: DuplicateWindowOptions = {}, now = Date.now()) {
     const capacity = options.capacity ?? 200_000;
@@ -119,7 +121,7 @@ export class DuplicateWindow {
 
   /** Whether the id was accepted within the window, or is one this process issued (then it always was). */
   has(id: string): boolean {
-    if (isIssuedMessageId(id)) return true;
+    if (this.issued(id)) return true;
     fingerprint(id);
     return this.current.probe(fp1, fp2, false) || this.previous.probe(fp1, fp2, false);
   }
@@ -131,7 +133,7 @@ export class DuplicateWindow {
    */
   add(id: string, now: number, fresh = false): boolean {
     if (fresh) return true;
-    if (isIssuedMessageId(id)) return false;
+    if (this.issued(id)) return false;
     fingerprint(id);
     const h1 = fp1;
     const h2 = fp2;
@@ -145,6 +147,18 @@ export class DuplicateWindow {
       this.generationStart = now;
     }
     return !this.current.probe(h1, h2, true);
+  }
+
+  /**
+   * isIssuedMessageId, remembered for the last id: the freshness stage asks has() and the bus then
+   * add() for the same caller-set id, and the answer cannot change in between.
+   */
+  private issued(id: string): boolean {
+    if (id !== this.lastCheckedId) {
+      this.lastCheckedId = id;
+      this.lastIssued = isIssuedMessageId(id);
+    }
+    return this.lastIssued;
   }
 
   /** Forgets an id whose message was not accepted after all (so a retry is not a duplicate). */

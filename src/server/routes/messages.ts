@@ -1,7 +1,7 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { sendAnswer, type Req, type ServerContext } from '../context.js';
-import { sendThroughBus } from '../messaging.js';
+import { sendThroughBus, type SendMode, type SendRequestOptions } from '../messaging.js';
 import { BroadcastQuery, DetailsFlag, ErrorSchema, MessageBody, RequestQuery, SendResultSchema } from '../schemas.js';
 
 const TAGS = ['messages'];
@@ -16,49 +16,36 @@ const SendQuery = Type.Object(
 
 export function messageRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { bus, quotas } = ctx;
-
-  app.post(
-    '/v1/messages',
+  const routes: Array<{ mode: SendMode; url: string; summary: string; querystring: TSchema; extraErrors?: Record<number, TSchema> }> = [
+    { mode: 'send', url: '/v1/messages', summary: 'Send a message to toAgent, or to one agent having requiredCapabilities', querystring: SendQuery },
     {
-      schema: {
-        summary: 'Send a message to toAgent, or to one agent having requiredCapabilities',
-        tags: TAGS,
-        querystring: SendQuery,
-        body: MessageBody,
-        response: { 200: SendResultSchema, 202: SendResultSchema, ...ERRORS },
-      },
+      mode: 'broadcast',
+      url: '/v1/messages/broadcast',
+      summary: "Send a message to every agent of the sender's tenant (optionally of one type or capability), sender excluded",
+      querystring: BroadcastQuery,
     },
-    async (request: Req<unknown, Static<typeof SendQuery>>, reply) =>
-      sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, 'send', { awaitDelivery: request.query.awaitDelivery === true, details: request.query.details === true })),
-  );
-
-  app.post(
-    '/v1/messages/broadcast',
     {
-      schema: {
-        summary: "Send a message to every agent of the sender's tenant (optionally of one type or capability), sender excluded",
-        tags: TAGS,
-        querystring: BroadcastQuery,
-        body: MessageBody,
-        response: { 200: SendResultSchema, 202: SendResultSchema, ...ERRORS },
-      },
+      mode: 'request',
+      url: '/v1/messages/request',
+      summary: 'Send a message and wait for the reply whose correlationId is its messageId',
+      querystring: RequestQuery,
+      extraErrors: { 504: ErrorSchema },
     },
-    async (request: Req<unknown, Static<typeof BroadcastQuery>>, reply) =>
-      sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, 'broadcast', request.query)),
-  );
-
-  app.post(
-    '/v1/messages/request',
-    {
-      schema: {
-        summary: 'Send a message and wait for the reply whose correlationId is its messageId',
-        tags: TAGS,
-        querystring: RequestQuery,
-        body: MessageBody,
-        response: { 200: SendResultSchema, 202: SendResultSchema, ...ERRORS, 504: ErrorSchema },
+  ];
+  for (const { mode, url, summary, querystring, extraErrors } of routes) {
+    app.post(
+      url,
+      {
+        schema: {
+          summary,
+          tags: TAGS,
+          querystring,
+          body: MessageBody,
+          response: { 200: SendResultSchema, 202: SendResultSchema, ...ERRORS, ...extraErrors },
+        },
       },
-    },
-    async (request: Req<unknown, Static<typeof RequestQuery>>, reply) =>
-      sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, 'request', request.query)),
-  );
+      // The validated query is the send options (awaitDelivery, details, agentType, capability, timeoutMs).
+      async (request: Req<unknown, SendRequestOptions>, reply) => sendAnswer(reply, await sendThroughBus(bus, quotas, request.principal, request.body, mode, request.query)),
+    );
+  }
 }
