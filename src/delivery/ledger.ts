@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentMessage } from '../message/schema.js';
+import { messageJson } from '../message/json.js';
 
 /**
  * A write-ahead record of deliveries, so that a process crash (SIGKILL) loses nothing accepted:
@@ -100,7 +101,7 @@ export class DeliveryLedger {
 
   /** The recipient's tenant is always the message's (the bus delivers within a tenant only). */
   accepted(agentId: string, tenantId: string, message: AgentMessage): void {
-    this.write(`{"a":${JSON.stringify(agentId)},"t":${JSON.stringify(tenantId)},"m":${JSON.stringify(message)}}\n`);
+    this.write(`{"a":${JSON.stringify(agentId)},"t":${JSON.stringify(tenantId)},"m":${messageJson(message)}}\n`);
     this.counters.accepted++;
     let forAgent = this.open.get(agentId);
     if (forAgent === undefined) this.open.set(agentId, (forAgent = new Map()));
@@ -247,14 +248,14 @@ export class DeliveryLedger {
       };
       for (const forAgent of this.pending.values()) {
         for (const p of forAgent.values()) {
-          chunk += `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${JSON.stringify(p.message)}}\n`;
+          chunk += `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${messageJson(p.message)}}\n`;
           if (chunk.length >= CHUNK) writeChunk();
         }
       }
       for (const [agentId, forAgent] of this.open) {
         const prefix = `{"a":${JSON.stringify(agentId)},"t":`;
         for (const message of forAgent.values()) {
-          chunk += `${prefix}${JSON.stringify(message.tenantId)},"m":${JSON.stringify(message)}}\n`;
+          chunk += `${prefix}${JSON.stringify(message.tenantId)},"m":${messageJson(message)}}\n`;
           if (chunk.length >= CHUNK) writeChunk();
         }
       }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isBusError } from '../errors.js';
-import type { AgentMessage } from '../message/schema.js';
+import { messageJson } from '../message/json.js';
 import { inTenant, type Principal } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpFailure, ServerErrorCode } from './errors.js';
@@ -33,17 +33,6 @@ export const WsClose = {
 } as const;
 
 const AUTH_TIMEOUT_MS = 5_000;
-const encodedMessages = new WeakMap<AgentMessage, string>();
-
-function messageJson(message: AgentMessage): string {
-  let json = encodedMessages.get(message);
-  if (json === undefined) {
-    json = JSON.stringify(message);
-    encodedMessages.set(message, json);
-  }
-  return json;
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
