@@ -937,12 +937,21 @@ function idOf(input: unknown): string {
  * its record is kept small; other stages' annotations are kept as they are.
  */
 function journalDetails(annotations: Record<string, unknown>): Record<string, unknown> {
+  let policyOnly = true;
+  for (const key in annotations) {
+    if (key !== 'policy') policyOnly = false;
+  }
+  const policy = annotations.policy as Record<string, unknown> | undefined;
+  if (policyOnly && policy !== undefined && Object.isFrozen(policy)) {
+    let details = policyDetails.get(policy);
+    if (details === undefined) policyDetails.set(policy, (details = Object.freeze({ policy: policyView(policy) })));
+    return details;
+  }
   const out: Record<string, unknown> = {};
   for (const key in annotations) {
     const value = annotations[key] as Record<string, unknown> | undefined;
     if (key === 'policy' && value !== undefined) {
-      const decision = value.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
-      out.policy = { allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: value.cached, failOpen: value.failOpen };
+      out.policy = Object.isFrozen(value) ? (journalDetails({ policy: value }).policy as Record<string, unknown>) : policyView(value);
     } else if (key === 'impact' && value !== undefined) {
       out.impact = { score: value.score, lane: value.lane };
     } else {
@@ -950,6 +959,18 @@ function journalDetails(annotations: Record<string, unknown>): Record<string, un
     }
   }
   return out;
+}
+
+/**
+ * Details of messages whose only annotation is a shared (frozen) policy annotation — a cached
+ * decision — are the same frozen object every time: no allocation per message, and the journal
+ * encodes them once (TapeEncoder keeps the text of deeply frozen values).
+ */
+const policyDetails = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+function policyView(annotation: Record<string, unknown>): Readonly<Record<string, unknown>> {
+  const decision = annotation.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
+  return Object.freeze({ allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: annotation.cached, failOpen: annotation.failOpen });
 }
 
 function hasAnnotations(ctx: GovernanceContext): boolean {

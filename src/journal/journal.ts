@@ -149,8 +149,8 @@ export class Journal {
   /** Hashes a batch on this thread when the seal worker is behind (worker sealing only). */
   private helper: InlineSealBackend | null = null;
   private helpedBatches = 0;
+  /** Encodes each entry when it is appended (while its message is still in the CPU's caches); its open piece holds the records not yet handed on. */
   private readonly encoder: TapeEncoder;
-  private batch: JournalEntry[] = [];
   /** Encoded records waiting for the seal backend (in order). */
   private pieces: Piece[] = [];
   /** Batches at the seal backend (in order). */
@@ -219,23 +219,34 @@ export class Journal {
 
   /** False when append() would refuse now (buffer full, closing, or the sink failed). */
   get writable(): boolean {
-    return this.failure === null && this.closing === null && this.batch.length + this.unwritten < this.config.maxPendingRecords;
+    return this.failure === null && this.closing === null && this.encoder.count + this.unwritten < this.config.maxPendingRecords;
   }
 
   /**
-   * Queues one entry. O(1), never throws. Returns false, and counts it as refused, when the
-   * journal cannot take it: the caller must then refuse the decision's message (BACKPRESSURE)
-   * rather than act on it without a record.
+   * Encodes one entry (what it holds now is what is recorded) and queues it for sealing. Never
+   * throws. Returns false, and counts it as refused, when the journal cannot take it: the caller
+   * must then refuse the decision's message (BACKPRESSURE) rather than act on it without a record.
    */
   append(entry: JournalEntry): boolean {
-    if (this.failure !== null || this.closing !== null || entry === null || typeof entry !== 'object' || this.batch.length + this.unwritten >= this.config.maxPendingRecords) {
+    const open = this.encoder.count;
+    if (this.failure !== null || this.closing !== null || entry === null || typeof entry !== 'object' || open + this.unwritten >= this.config.maxPendingRecords) {
       this.refused++;
       return false;
     }
-    this.batch.push(entry);
+    try {
+      this.encoder.add(entry);
+    } catch (error) {
+      // Only a programming error gets here (encoding never throws on bad input).
+      this.refused++;
+      this.fail(asError(error));
+      return false;
+    }
     this.appended++;
-    if (this.batch.length >= this.config.maxBatchRecords || this.unwritten > 0) {
-      // A full batch, or a busy pipeline (more records are coming): no reason to wait for the timer.
+    if (open + 1 >= this.config.maxBatchRecords) {
+      this.cutPiece();
+      this.immediate ??= setImmediate(this.sealDue);
+    } else if (this.unwritten > 0) {
+      // A busy pipeline (more records are coming): no reason to wait for the timer.
       this.immediate ??= setImmediate(this.sealDue);
     } else if (this.timer === null) {
       this.timer = setTimeout(this.sealDue, this.config.maxBatchDelayMs);
@@ -269,7 +280,7 @@ export class Journal {
     return {
       appended: this.appended,
       refused: this.refused,
-      pending: this.batch.length + this.unwritten,
+      pending: this.encoder.count + this.unwritten,
       sealedBatches: this.sealedBatches,
       helpedBatches: this.helpedBatches,
       recordsWritten: this.recordsWritten,
@@ -295,37 +306,25 @@ export class Journal {
   };
 
   /**
-   * Encodes every queued entry on this thread, in pieces of maxBatchRecords, and hands them to the
-   * seal backend. `force` (flush, close) hands them all over at once, whatever is in flight.
+   * Hands the encoded records to the seal backend. `force` (flush, close) hands them all over at
+   * once, whatever is in flight.
    */
   private sealNow(force: boolean): void {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
-    const entries = this.batch;
     if (this.failure !== null) return;
-    if (entries.length > 0) {
-      this.batch = [];
-      let encoded = 0;
-      try {
-        for (let start = 0; start < entries.length; start += this.config.maxBatchRecords) {
-          const end = Math.min(start + this.config.maxBatchRecords, entries.length);
-          const first = this.lastSeq + 1;
-          const records = this.encoder.encode(entries, start, end);
-          this.pieces.push({ records, first, count: end - start });
-          this.lastSeq += end - start;
-          this.unwritten += end - start;
-          encoded = end;
-        }
-      } catch (error) {
-        // Only a programming error gets here (encoding never throws on bad input).
-        this.lost += entries.length - encoded;
-        this.fail(asError(error));
-        return;
-      }
-    }
+    if (this.encoder.count > 0) this.cutPiece();
     this.pumpSeals(force);
+  }
+
+  /** The open piece's records become a piece waiting for the seal backend; their seqs are given here. */
+  private cutPiece(): void {
+    const records = this.encoder.take();
+    this.pieces.push({ records, first: this.lastSeq + 1, count: records.count });
+    this.lastSeq += records.count;
+    this.unwritten += records.count;
   }
 
   /** Hands waiting pieces to the seal backend while it has room (all of them when forced). */
@@ -338,7 +337,7 @@ export class Journal {
         if (!force && this.sealing.length >= MAX_SEALS_IN_FLIGHT) {
           // Backlog: what waits now is sealed in bigger batches (fewer round trips and seal lines).
           this.batchTarget = Math.min(this.batchTarget * 2, this.config.maxBatchRecordsUnderLoad);
-          if (this.config.sealing === Sealing.WORKER && this.batch.length + this.unwritten >= this.config.maxPendingRecords / 2) {
+          if (this.config.sealing === Sealing.WORKER && this.encoder.count + this.unwritten >= this.config.maxPendingRecords / 2) {
             // The worker is behind and the buffer is half full: this thread hashes one batch
             // itself (per turn) rather than let appends be refused while it has time to spare.
             this.helper ??= new InlineSealBackend();
@@ -485,9 +484,9 @@ export class Journal {
     // Accepted but never written: counted, and the onError callback tells the owner. A sink call
     // in progress settles on its own.
     const inSink = this.writingRecords === -1 ? 0 : this.writingRecords;
-    this.lost += this.batch.length + this.unwritten - inSink;
+    this.lost += this.encoder.count + this.unwritten - inSink;
     this.unwritten = inSink;
-    this.batch = [];
+    if (this.encoder.count > 0) this.encoder.take();
     this.pieces = [];
     this.sealing = [];
     this.toWrite = [];

@@ -53,8 +53,12 @@ const SLOT_CONSTITUTIONAL_HASH = 4;
 const MAX_DEPTH = 64;
 /** Any character JSON.stringify escapes or that is not ASCII (its UTF-8 is not its code unit). */
 const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
-/** Strings longer than this are checked with NEEDS_ESCAPE and copied natively; shorter ones character by character. */
-const LONG_STRING = 24;
+/**
+ * Strings longer than this are checked with NEEDS_ESCAPE and copied natively; shorter ones
+ * character by character (in place, in the journal's appends, the loop wins up to about this
+ * length: a UUID copied by the loop saves ~70 ns).
+ */
+const LONG_STRING = 48;
 
 /**
  * Encoded records of consecutive entries: the first `tapeLength` slots of `tape` and `bytesLength`
@@ -137,7 +141,10 @@ export class TapeEncoder {
   private readonly spare: Array<{ tape: Int32Array; bytes: Uint8Array }> = [];
   private t = 0;
   private b = 0;
+  private n = 0;
   private readonly includeContent: boolean;
+  /** The text of deeply frozen values met in details (shared, immutable: the bus's policy details). */
+  private readonly frozenText = new WeakMap<object, Uint8Array>();
 
   constructor(includeContent: boolean) {
     this.includeContent = includeContent;
@@ -145,26 +152,40 @@ export class TapeEncoder {
 
   /** Encodes entries[start, end) into a piece that owns its buffers (until recycled). */
   encode(entries: readonly JournalEntry[], start: number, end: number): TapePiece {
-    this.t = 0;
-    this.b = 0;
-    for (let i = start; i < end; i++) {
-      const entry = entries[i]!;
-      const t = this.t;
-      const b = this.b;
-      try {
-        this.record(entry);
-      } catch {
-        // Not plain data, or a getter or proxy threw: the fallback meets it again and records it as before.
-        this.t = t;
-        this.b = b;
-        this.line(entry);
-      }
+    for (let i = start; i < end; i++) this.add(entries[i]!);
+    return this.take();
+  }
+
+  /** Records encoded by add() since the last take(). */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Encodes one entry at the end of the open piece. */
+  add(entry: JournalEntry): void {
+    const t = this.t;
+    const b = this.b;
+    try {
+      this.record(entry);
+    } catch {
+      // Not plain data, or a getter or proxy threw: the fallback meets it again and records it as before.
+      this.t = t;
+      this.b = b;
+      this.line(entry);
     }
-    const piece: TapePiece = { tape: this.tape, tapeLength: this.t, bytes: this.bytes, bytesLength: this.b, count: end - start };
+    this.n++;
+  }
+
+  /** The records added since the last take(), as a piece that owns its buffers (until recycled). */
+  take(): TapePiece {
+    const piece: TapePiece = { tape: this.tape, tapeLength: this.t, bytes: this.bytes, bytesLength: this.b, count: this.n };
     // The next piece gets buffers back from the sealer, else new ones the size of this one's.
     const spare = this.spare.pop();
     this.tape = spare?.tape ?? new Int32Array(Math.max(TAPE_SLOTS, this.t + (this.t >> 2)));
     this.setBytes(spare?.bytes ?? new Uint8Array(Math.max(BYTES, this.b + (this.b >> 2))));
+    this.t = 0;
+    this.b = 0;
+    this.n = 0;
     return piece;
   }
 
@@ -227,7 +248,7 @@ export class TapeEncoder {
     this.slot(t + 17, this.b - run);
     this.slot(t + 18, this.shared(CONSTITUTIONAL_HASH, entry.constitutionalHash ?? constitutionalHash, constitutionalHash));
     run = this.b;
-    this.field(DETAILS, entry.details);
+    this.details(entry.details);
     if (this.includeContent) this.field(MESSAGE, message);
     this.slot(t + 19, this.b - run);
   }
@@ -256,7 +277,7 @@ export class TapeEncoder {
     this.field(CODE, entry.code);
     this.field(REASON, entry.reason);
     this.field(CONSTITUTIONAL_HASH, entry.constitutionalHash ?? message?.constitutionalHash);
-    this.field(DETAILS, entry.details);
+    this.details(entry.details);
     if (this.includeContent) this.field(MESSAGE, message);
     this.field(DIGEST, entry.digest);
     this.slot(t + 1, this.b - start);
@@ -326,7 +347,36 @@ export class TapeEncoder {
     this.byte(CLOSE_ARRAY);
   }
 
-  private object(value: Record<string, unknown>, depth: number): void {
+  /**
+   * `,"details":…`. Deeply frozen values, the details itself or its members, are encoded once and
+   * their text copied afterwards: the bus passes the same frozen policy details for every message
+   * a cached decision allowed.
+   */
+  private details(details: Readonly<Record<string, unknown>> | undefined): void {
+    if (details === undefined) return;
+    this.copy(DETAILS);
+    if (typeof details === 'object' && details !== null && !Object.isFrozen(details) && !Array.isArray(details)) this.object(details, 1, true);
+    else this.frozenValue(details, 0);
+  }
+
+  private frozenValue(value: unknown, depth: number): void {
+    if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) {
+      this.value(value, depth);
+      return;
+    }
+    const text = this.frozenText.get(value);
+    if (text !== undefined) {
+      this.room(text.length);
+      this.bytes.set(text, this.b);
+      this.b += text.length;
+      return;
+    }
+    const start = this.b;
+    this.value(value, depth);
+    if (isDeeplyFrozenData(value, 0)) this.frozenText.set(value, this.bytes.slice(start, this.b));
+  }
+
+  private object(value: Record<string, unknown>, depth: number, frozenMembers = false): void {
     if (typeof value.toJSON === 'function') throw NOT_PLAIN;
     // Plain objects only: JSON.stringify unboxes Number/String/Boolean objects, and another
     // realm's objects cannot be told apart from those cheaply.
@@ -344,7 +394,8 @@ export class TapeEncoder {
       first = false;
       this.string(name);
       this.byte(COLON);
-      this.value(item, depth);
+      if (frozenMembers) this.frozenValue(item, depth);
+      else this.value(item, depth);
     }
     this.byte(CLOSE_OBJECT);
   }
@@ -436,6 +487,19 @@ export class TapeEncoder {
     this.cap = bytes.length;
     this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   }
+}
+
+/** Frozen all the way down, with data properties only (a getter could answer differently each time). */
+function isDeeplyFrozenData(value: object, depth: number): boolean {
+  if (depth >= MAX_DEPTH || !Object.isFrozen(value)) return false;
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  for (const name of Reflect.ownKeys(descriptors)) {
+    const descriptor = descriptors[name as string]!;
+    if (!('value' in descriptor)) return false;
+    const item: unknown = descriptor.value;
+    if (typeof item === 'object' && item !== null && !isDeeplyFrozenData(item, depth + 1)) return false;
+  }
+  return true;
 }
 
 /** A number's JSON text (as String() writes it; `null` when not finite); returns the end. `buf` needs 24 bytes of room. */

@@ -300,8 +300,8 @@ function parseDecision(text: string): PolicyDecision | undefined {
   }
   return Object.freeze({
     allow: d['allow'],
-    policyIds: d['policyIds'],
-    diagnostics: d['diagnostics'],
+    policyIds: Object.freeze(d['policyIds']),
+    diagnostics: Object.freeze(d['diagnostics']),
     engine: d['engine'],
     latencyUs: d['latencyUs'],
     bundleHash: d['bundleHash'],

@@ -316,8 +316,8 @@ export class CedarEngine implements SynchronousPolicyEngine {
     if (!allow && diagnostics.reason.length === 0) notes.push('no policy permits this request');
     return Object.freeze({
       allow,
-      policyIds: diagnostics.reason,
-      diagnostics: notes,
+      policyIds: Object.freeze(diagnostics.reason),
+      diagnostics: Object.freeze(notes),
       engine: this.name,
       latencyUs: (performance.now() - start) * 1000,
       bundleHash: this.bundleHash,

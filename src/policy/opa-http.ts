@@ -204,8 +204,8 @@ export class OpaHttpEngine implements PolicyEngine {
     const decision = (allow: boolean, policyIds: readonly string[], diagnostics: readonly string[]): PolicyDecision =>
       Object.freeze({
         allow,
-        policyIds,
-        diagnostics,
+        policyIds: Object.freeze(policyIds),
+        diagnostics: Object.freeze(diagnostics),
         engine: this.name,
         latencyUs: (performance.now() - start) * 1000,
         bundleHash: this.bundleHash,

@@ -26,14 +26,22 @@ interface Pair {
 }
 
 /** Both entry points (raw text through the shared normalisation, and already-normalised text). */
-function assertSame(models: Pair, text: string): void {
+function assertSame(models: Pair, text: string, tolerance = TOLERANCE): void {
   const a = models.wasm.predict(text);
   const b = models.js.predict(text);
-  assert.ok(Math.abs(a - b) <= TOLERANCE, `predict(${JSON.stringify(text).slice(0, 200)}): wasm ${a}, js ${b}`);
+  assert.ok(Math.abs(a - b) <= tolerance, `predict(${JSON.stringify(text).slice(0, 200)}): wasm ${a}, js ${b}`);
   const c = models.wasm.predictNormalized(text);
   const d = models.js.predictNormalized(text);
-  assert.ok(Math.abs(c - d) <= TOLERANCE, `predictNormalized(${JSON.stringify(text).slice(0, 200)}): wasm ${c}, js ${d}`);
+  assert.ok(Math.abs(c - d) <= tolerance, `predictNormalized(${JSON.stringify(text).slice(0, 200)}): wasm ${c}, js ${d}`);
 }
+
+/**
+ * The toy models below (a few dimensions, as few as 7 buckets, trained on a small corpus) have
+ * large weights, and a text's many n-grams land on the same few rows: near p = 0.5 the margin is a
+ * difference of large sums, where fasttext.wasm's float32 accumulation and our float64 one part
+ * by up to ~1e-4 (seen: 0.50001 against 0.49999 with 7 buckets). The shipped model is held to 1e-5.
+ */
+const TOY_MODEL_TOLERANCE = 1e-4;
 
 const HOSTILE = [
   '',
@@ -171,10 +179,10 @@ test('models with other hyperparameters: 1-character n-grams, word trigrams and 
   for (const config of configs) {
     const bytes = await trainModel({ lines: corpus, ...config });
     const pair = { wasm: await FastTextModel.fromBytes(bytes), js: FastTextJsModel.fromBytes(bytes) };
-    for (const line of corpus) assertSame(pair, line.replace(/^__label__\w+ /, ''));
-    for (const text of HOSTILE) assertSame(pair, text);
+    for (const line of corpus) assertSame(pair, line.replace(/^__label__\w+ /, ''), TOY_MODEL_TOLERANCE);
+    for (const text of HOSTILE) assertSame(pair, text, TOY_MODEL_TOLERANCE);
     fc.assert(
-      fc.property(textArbitrary(words), (text) => assertSame(pair, text)),
+      fc.property(textArbitrary(words), (text) => assertSame(pair, text, TOY_MODEL_TOLERANCE)),
       { numRuns: 300 },
     );
   }

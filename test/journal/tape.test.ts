@@ -252,6 +252,46 @@ describe('journal tape encoding (appending thread → seal worker)', () => {
     );
   });
 
+  it('frozen details (shared by the bus for cached decisions) are encoded once, and only when frozen all the way down with data properties', () => {
+    const view = Object.freeze({ allow: true, policyIds: Object.freeze(['baseline-permit']), bundleHash: 'cdd01ef066bc6cf2', cached: true });
+    const shared = Object.freeze({ policy: view });
+    const shallow = Object.freeze({ policy: { allow: true, policyIds: ['p-1'] } });
+    const entries: JournalEntry[] = [];
+    for (let i = 0; i < 6; i++) {
+      entries.push({ ...entry(i), details: shared });
+      entries.push({ ...entry(i), details: { policy: view, impact: { score: i / 10, lane: 'fast' } } });
+      entries.push({ ...entry(i), details: shallow });
+    }
+    const before = assertSameRecords(entries);
+    // Mutating what was not deeply frozen shows up in the next records: its text was not kept.
+    (shallow.policy.policyIds as string[]).push('p-2');
+    const after = assertSameRecords(entries);
+    assert.ok(before[2]!.includes('"policyIds":["p-1"]'));
+    assert.ok(after[2]!.includes('"policyIds":["p-1","p-2"]'));
+    assert.deepEqual(after, entries.map((e, i) => definedLine(e, i + 1)));
+
+    // A frozen object with a getter is read again for every record.
+    let reads = 0;
+    const withGetter = Object.freeze(Object.defineProperty({}, 'n', { enumerable: true, get: () => ++reads }));
+    const encoder = new TapeEncoder(false);
+    for (let i = 0; i < 3; i++) encoder.add({ ...entry(i), details: withGetter });
+    const lines = text(new RecordHasher().hash({ records: [encoder.take()], first: 1, count: 3, at: 1 })).split('\n');
+    assert.deepEqual([0, 1, 2].map((i) => /"details":\{"n":(\d+)\}/.exec(lines[i]!)?.[1]), ['1', '2', '3']);
+  });
+
+  it('add() encodes an entry when it is appended: later changes to it are not recorded', () => {
+    const encoder = new TapeEncoder(false);
+    const e = { ...entry(1), details: { note: 'as appended' } };
+    const expected = definedLine(e, 1);
+    encoder.add(e);
+    (e.details as Record<string, unknown>).note = 'changed later';
+    const piece = encoder.take();
+    assert.equal(piece.count, 1);
+    assert.equal(encoder.count, 0);
+    const line = text(new RecordHasher().hash({ records: [piece], first: 1, count: 1, at: 1 })).split('\n')[0];
+    assert.equal(line, expected);
+  });
+
   it('reuses the buffers the sealer gives back, and a piece stays intact until then', () => {
     const encoder = new TapeEncoder(false);
     const entries = Array.from({ length: 50 }, (_, i) => entry(i));
