@@ -12,6 +12,8 @@ export const tracer: Tracer = trace.getTracer('enhanced-agent-bus.server');
 
 export type SendMode = 'send' | 'broadcast' | 'request';
 
+const SPAN_NAMES: Record<SendMode, string> = { send: 'agent_bus.send', broadcast: 'agent_bus.broadcast', request: 'agent_bus.request' };
+
 export interface SendRequestOptions {
   awaitDelivery?: boolean;
   agentType?: string;
@@ -62,14 +64,15 @@ export function chargeKeys(message: Record<string, unknown>): [string, string] {
  * Turns a SendResult into an answer: accepted → 200/202 with the result; refused → an error body.
  * A delivered result leaves out the stages' annotations unless asked for (`details`): they are
  * most of the answer's bytes and of its serialisation cost, and a fast-lane sender rarely reads them.
+ * The answer owns the result: the annotations are dropped from it in place (set to undefined,
+ * which serialisation leaves out), not copied into a new object per request.
  */
 export function answerOf(result: SendResult, mode: SendMode, details = false): Answer {
   const refused = result.status === 'rejected' || (mode === 'request' && result.reply === undefined && result.code !== undefined);
   if (!refused) {
     if (result.status === 'held') return { status: 202, body: result };
-    if (details || result.details === undefined) return { status: 200, body: result };
-    const { details: _omitted, ...compact } = result;
-    return { status: 200, body: compact };
+    if (!details) result.details = undefined;
+    return { status: 200, body: result };
   }
   const code = result.code ?? RejectionCode.STAGE_FAILED;
   const error: Record<string, unknown> = { code, message: result.reason ?? code, messageId: result.messageId };
@@ -92,7 +95,10 @@ export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: P
   const [tenant, agent] = chargeKeys(message);
   const limited = quotas.charge(tenant, agent);
   if (limited !== undefined) return answerOfFailure(limited);
-  const span = tracer.startSpan(`agent_bus.${mode}`, { attributes: { 'agent_bus.tenant': tenant, 'agent_bus.from_agent': agent } });
+  const span = tracer.startSpan(SPAN_NAMES[mode]);
+  // Without an OpenTelemetry SDK the span is a no-op: its attributes are not even built.
+  const recording = span.isRecording();
+  if (recording) span.setAttributes({ 'agent_bus.tenant': tenant, 'agent_bus.from_agent': agent });
   let inFlight = false;
   try {
     let result: SendResult;
@@ -110,11 +116,13 @@ export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: P
     } else {
       result = await bus.send(message as unknown as MessageInput, options.awaitDelivery === true ? { awaitDelivery: true } : undefined);
     }
-    span.setAttribute('agent_bus.message_id', result.messageId);
-    span.setAttribute('agent_bus.status', result.status);
-    if (result.code !== undefined) {
-      span.setAttribute('agent_bus.code', result.code);
-      if (result.status === 'rejected') span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
+    if (recording) {
+      span.setAttribute('agent_bus.message_id', result.messageId);
+      span.setAttribute('agent_bus.status', result.status);
+      if (result.code !== undefined) {
+        span.setAttribute('agent_bus.code', result.code);
+        if (result.status === 'rejected') span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
+      }
     }
     return answerOf(result, mode, options.details === true);
   } catch (error) {

@@ -15,9 +15,12 @@ import type { AgentSession, PushSink, Retained } from './sessions.js';
  *                     send | broadcast | request {id?, message, ...options}
  *                     ack {deliveryIds: number[]}
  *                     heartbeat {id?}
- *   server → client   ready {agentId, tenantId, ackTimeoutMs, pushWindow}
+ *   server → client   ready {agentId, tenantId, ackTimeoutMs, pushWindow, batch?}
  *                     message {deliveryId, attempt, message}
  *                     result {id, status, result} (only for frames with an id)
+ *                     with batch (?batch=true or auth {batch: true}): the messages and results of
+ *                     one event-loop turn in one frame each — messages {messages: [...]},
+ *                     results {results: [...]}
  *                     error {id?, error: {code, message}} (always)
  *                     heartbeat {id?, at}
  */
@@ -33,6 +36,8 @@ export const WsClose = {
 } as const;
 
 const AUTH_TIMEOUT_MS = 5_000;
+/** A batched frame carries at most this many messages or results (a turn may produce more). */
+const MAX_BATCH_ITEMS = 256;
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -43,6 +48,10 @@ class WsConnection implements PushSink {
   private authTimer: NodeJS.Timeout | undefined;
   private binding = false;
   private corked = false;
+  /** Batch mode: pushes and results of this turn, as JSON items, sent as one frame each at its end. */
+  private batching = false;
+  private pushItems: string[] = [];
+  private resultItems: string[] = [];
 
   constructor(
     private readonly socket: WebSocket,
@@ -63,6 +72,8 @@ class WsConnection implements PushSink {
         return;
       }
       this.principal = principal;
+      const batch = (request.query as Record<string, unknown>).batch;
+      this.batching = batch === 'true' || batch === '1';
       void this.bind(typeof queryAgent === 'string' ? queryAgent : undefined);
       return;
     }
@@ -72,22 +83,48 @@ class WsConnection implements PushSink {
 
   deliver(entries: readonly Retained[]): void {
     this.cork();
+    if (this.batching) {
+      for (const e of entries) this.batchItem(this.pushItems, `{"deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
+      return;
+    }
     for (const e of entries) {
       this.socket.send(`{"type":"message","deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
     }
   }
 
-  /** Frames written in this tick leave in one system call (the TCP socket is corked until the next tick). */
+  /**
+   * Frames written in this tick leave in one system call (the TCP socket is corked until the next
+   * tick); in batch mode the tick's messages and results go first, as one frame each.
+   */
   private cork(): void {
     if (this.corked) return;
     const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (tcp === undefined) return;
+    if (tcp === undefined && !this.batching) return;
     this.corked = true;
-    tcp.cork();
+    tcp?.cork();
     process.nextTick(() => {
       this.corked = false;
-      tcp.uncork();
+      this.flushBatches();
+      tcp?.uncork();
     });
+  }
+
+  private batchItem(items: string[], item: string): void {
+    items.push(item);
+    if (items.length >= MAX_BATCH_ITEMS) this.flushBatches();
+  }
+
+  private flushBatches(): void {
+    if (this.pushItems.length > 0) {
+      const items = this.pushItems;
+      this.pushItems = [];
+      if (this.socket.readyState === this.socket.OPEN) this.socket.send(`{"type":"messages","messages":[${items.join(',')}]}`);
+    }
+    if (this.resultItems.length > 0) {
+      const items = this.resultItems;
+      this.resultItems = [];
+      if (this.socket.readyState === this.socket.OPEN) this.socket.send(`{"type":"results","results":[${items.join(',')}]}`);
+    }
   }
 
   /** Another connection of the same agent took over. */
@@ -127,7 +164,9 @@ class WsConnection implements PushSink {
       if (isBusError(error)) return this.close(WsClose.CONFLICT, `${error.code}: ${error.message}`);
       throw error;
     }
-    this.send({ type: 'ready', agentId: agent.agentId, tenantId: agent.tenantId, ackTimeoutMs: this.ctx.config.delivery.ackTimeoutMs, pushWindow: this.ctx.config.delivery.pushWindow });
+    const ready: Record<string, unknown> = { type: 'ready', agentId: agent.agentId, tenantId: agent.tenantId, ackTimeoutMs: this.ctx.config.delivery.ackTimeoutMs, pushWindow: this.ctx.config.delivery.pushWindow };
+    if (this.batching) ready.batch = true;
+    this.send(ready);
     const previous = this.session.attach(this);
     if (previous instanceof WsConnection) previous.replaced();
   }
@@ -149,6 +188,7 @@ class WsConnection implements PushSink {
       if (this.authTimer !== undefined) clearTimeout(this.authTimer);
       this.authTimer = undefined;
       this.principal = principal;
+      this.batching = frame.batch === true;
       void this.bind(typeof frame.agentId === 'string' ? frame.agentId : undefined);
       return;
     }
@@ -193,7 +233,13 @@ class WsConnection implements PushSink {
       const answer = await sendThroughBus(this.ctx.bus, this.ctx.quotas, this.principal!, message, mode, options);
       // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
       if (answer.status < 300) {
-        if (id !== undefined) this.send({ type: 'result', id, status: answer.status, result: answer.body });
+        if (id === undefined) return;
+        if (this.batching && this.socket.readyState === this.socket.OPEN) {
+          this.cork();
+          this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
+        } else {
+          this.send({ type: 'result', id, status: answer.status, result: answer.body });
+        }
       }
       else this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
     } catch (error) {

@@ -67,6 +67,41 @@ describe('WebSocket (dev mode)', () => {
     await back.close();
   });
 
+  it('batch mode: the messages and results of one turn come as one frame each; acks and refusals are as without it', async () => {
+    const bob = await connect(`${url}?agentId=bob&batch=true`);
+    const ready = await bob.next(type('ready'));
+    assert.equal(ready.batch, true);
+    const alice = await connect(url);
+    alice.send({ type: 'auth', agentId: 'alice', batch: true });
+    assert.equal((await alice.next(type('ready'))).batch, true);
+    // Sends read in one turn are answered in one results frame (several when they span turns).
+    for (let i = 0; i < 10; i++) alice.send({ type: 'send', id: i, message: message({ content: { n: i } }) });
+    alice.send({ type: 'send', id: 99, message: message({ toAgent: 'nobody' }) });
+    const ids: number[] = [];
+    while (ids.length < 10) {
+      const frame = await alice.next(type('results'));
+      for (const r of frame.results as Array<{ id: number; status: number; result: { status: string } }>) {
+        assert.equal(r.status, 200);
+        assert.equal(r.result.status, 'delivered');
+        ids.push(r.id);
+      }
+    }
+    assert.deepEqual(ids, [...Array(10).keys()]);
+    const refused = await alice.next(type('error'));
+    assert.equal(refused.id, 99);
+    assert.equal(alice.frames.filter((f) => f.type === 'result').length, 0, 'no single result frames in batch mode');
+    const got: Array<{ deliveryId: number; attempt: number; message: { content: { n: number } } }> = [];
+    while (got.length < 10) got.push(...((await bob.next(type('messages'))).messages as typeof got));
+    assert.deepEqual(got.map((m) => m.message.content.n), [...Array(10).keys()]);
+    assert.ok(got.every((m) => m.attempt === 1));
+    bob.send({ type: 'ack', deliveryIds: got.map((m) => m.deliveryId) });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(bob.frames.filter((f) => f.type === 'messages' || f.type === 'message').length, 0, 'no redelivery after the acks');
+    assert.equal(h.app.busContext.sessions.get('bob')!.retained, 0);
+    await alice.close();
+    await bob.close();
+  });
+
   it('sends over the socket, answers heartbeats, and reports errors as frames', async () => {
     const alice = await connect(`${url}?agentId=alice`);
     await alice.next(type('ready'));
