@@ -1,52 +1,17 @@
 /**
  * Core bus workloads W1–W5 (issue #2), each beside a bare baseline measured in this process:
- * an EventEmitter delivering the same messages with no governance.
+ * an EventEmitter delivering the same messages with no governance. W6/W7 (the full pipeline) are
+ * in bench/pipeline.bench.ts.
  *   node --expose-gc --import tsx bench/bus.bench.ts
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { AgentBus, CONSTITUTIONAL_HASH, InMemoryAgentRegistry, type AgentBusOptions, type MessageInput } from '../src/index.js';
+import { CONSTITUTIONAL_HASH, InMemoryAgentRegistry, type MessageInput } from '../src/index.js';
+import { baselineEmitter, input, newBus } from './bus-fixtures.js';
 import { emit, LatencyRecorder, median, nsPerOp, ratio, throughput, type BenchResult } from './lib.js';
 
 const results: BenchResult[] = [];
 const quick = process.env.BENCH_QUICK === '1';
 const N = quick ? 50_000 : 300_000;
-/** Messages sent through a full-pipeline bus before its throughput is measured. */
-const WARMUP = quick ? 20_000 : 100_000;
-
-function input(from: string, to: string): MessageInput {
-  return {
-    fromAgent: from,
-    toAgent: to,
-    tenantId: 'acme',
-    constitutionalHash: CONSTITUTIONAL_HASH,
-    messageType: 'command',
-    content: { action: 'summarise', document: 'quarterly-report-7', detail: 'short' },
-  };
-}
-
-/** Issue #2 workloads: the built-in stages (pin, schema, freshness, tenant, screen), metering on. */
-async function newBus(extra: AgentBusOptions = { policy: false, impact: false }): Promise<AgentBus> {
-  const window = process.env.BENCH_DUP_CAPACITY === undefined ? undefined : { capacity: Number(process.env.BENCH_DUP_CAPACITY) };
-  const bus = new AgentBus({ metering: { flushIntervalMs: 1000, maxQueueSize: 1_000_000 }, inboxCapacity: 1_000_000, duplicateWindow: window, ...extra });
-  await bus.start();
-  return bus;
-}
-
-function baselineEmitter(): { emitter: EventEmitter; send: (m: MessageInput) => Promise<boolean> } {
-  const emitter = new EventEmitter();
-  emitter.setMaxListeners(0);
-  let delivered = 0;
-  emitter.on('worker', () => {
-    delivered++;
-  });
-  // Same shape of API as bus.send: an async call that resolves once the handler ran.
-  const send = (m: MessageInput) => Promise.resolve(emitter.emit(m.toAgent!, m));
-  void delivered;
-  return { emitter, send };
-}
 
 async function w1(): Promise<void> {
   const rounds = 3;
@@ -199,66 +164,9 @@ async function w5(): Promise<void> {
   results.push({ name: 'W5 broadcast to 10,000 agents of one tenant', value: Math.round(median(busMs.slice(5)) * 1000) / 1000, unit: 'ms', baseline: { name: 'EventEmitter with 10,000 listeners', value: Math.round(median(baseMs.slice(5)) * 1000) / 1000 }, ratio: ratio(median(busMs.slice(5)), median(baseMs.slice(5))), target: '<= 10 ms' });
 }
 
-/**
- * The full pipeline on the W3 workload (1,000 rotating senders): policy (default constitution,
- * Cedar, decision cache) + journal (file, 'interval' fsync), then also impact scoring (fastText).
- * Baselines in the same process: the core bus (issue #2 stages only) and the EventEmitter.
- */
-async function fullPipeline(): Promise<void> {
-  const variants: Array<{ name: string; target: string; distinct: boolean; options: (dir: string) => AgentBusOptions }> = [
-    { name: 'W6 full pipeline: policy + journal, 1,000 rotating senders', target: '>= 250000', distinct: false, options: (dir) => ({ impact: false, journal: { dir }, deliberation: false }) },
-    { name: 'W7 fast lane: impact + policy + journal, 1,000 rotating senders', target: '>= 200000', distinct: false, options: (dir) => ({ journal: { dir } }) },
-    {
-      name: 'W7b fast lane, every message text distinct (impact text cache misses)',
-      target: '>= 200000',
-      distinct: true,
-      options: (dir) => ({ journal: { dir } }),
-    },
-  ];
-  for (const variant of variants) {
-    const rates: number[] = [], core: number[] = [], base: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'eab-bench-'));
-      const full = await newBus(variant.options(dir));
-      const plain = await newBus();
-      const inputs: MessageInput[] = [];
-      for (const bus of [full, plain]) {
-        await bus.registerAgent({ agentId: 'worker', tenantId: 'acme', agentType: 'worker' });
-        bus.subscribe('worker', () => undefined);
-        for (let i = 0; i < 1000; i++) await bus.registerAgent({ agentId: `sender-${i}`, tenantId: 'acme', agentType: `type-${i % 5}` });
-      }
-      const n = N;
-      const count = variant.distinct ? n + 20_000 : 1000;
-      for (let i = 0; i < count; i++) {
-        const m = input(`sender-${i % 1000}`, 'worker');
-        if (variant.distinct) m.content = { action: 'summarise', document: `weekly report ${i} for the ${i % 7 === 0 ? 'platform' : 'data'} team`, detail: 'short' };
-        inputs.push(m);
-      }
-      const emitter = baselineEmitter();
-      const pick = variant.distinct ? (i: number) => inputs[i]! : (i: number) => inputs[i % 1000]!;
-      // The event loop turns between waves, as under I/O-driven traffic, so the journal can write.
-      // Warm-up: every stage's closures are this bus's own and reach optimised code only after tens
-      // of thousands of messages (a shorter warm-up measured 15-20 % less, as JIT tiering).
-      await throughput(WARMUP, 1000, (i) => full.send(pick(n + (i % 20_000))), 100);
-      rates.push(await throughput(n, 1000, (i) => full.send(pick(i)), 100));
-      core.push(await throughput(n, 1000, (i) => plain.send(pick(i)), 100));
-      base.push(await throughput(n, 1000, (i) => emitter.send(pick(i)), 100));
-      const refused = full.metrics().rejected;
-      if (refused > 0) throw new Error(`${variant.name}: ${refused} messages were refused (${JSON.stringify(full.metrics().byCode)})`);
-      const held = full.metrics().held;
-      if (held > 0) throw new Error(`${variant.name}: ${held} ordinary messages were held`);
-      await full.stop();
-      await plain.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-    results.push({ name: variant.name, value: Math.round(median(rates)), unit: 'msgs/s', baseline: { name: 'core bus (issue #2 stages)', value: Math.round(median(core)) }, ratio: ratio(median(rates), median(core)), target: variant.target, note: `EventEmitter in the same run: ${Math.round(median(base))} msgs/s` });
-  }
-}
-
-// BENCH_ONLY=full or BENCH_ONLY=w2 runs one part (for profiling and quick comparisons).
-const only = process.env.BENCH_ONLY;
-if (only === 'full' || only === 'w2') {
-  await (only === 'full' ? fullPipeline() : w2());
+// BENCH_ONLY=w2 runs W2 alone (for profiling and quick comparisons).
+if (process.env.BENCH_ONLY === 'w2') {
+  await w2();
   emit('bus', results);
   process.exit(0);
 }
@@ -270,5 +178,4 @@ w4(10_000);
 w4(100_000);
 if (!quick) w4(1_000_000);
 await w5();
-await fullPipeline();
 emit('bus', results);
