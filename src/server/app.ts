@@ -21,6 +21,7 @@ import { deliberationRoutes } from './routes/deliberations.js';
 import { messageRoutes } from './routes/messages.js';
 import { systemRoutes } from './routes/system.js';
 import { BUS_VALIDATED } from './schemas.js';
+import { HttpStats } from './http-stats.js';
 import { SessionManager } from './sessions.js';
 import { websocketRoutes } from './websocket.js';
 
@@ -82,7 +83,15 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   const quotas = new Quotas(config.quotas);
   const sessions = new SessionManager(bus, config.delivery, config.quotas.maxUnackedPerTenant);
   const state = { shuttingDown: false, websockets: 0 };
-  const exporter = new PrometheusExporter({ bus, sessions: () => sessions.stats(), quotas: () => quotas.stats(), auth: () => auth.stats(), websockets: () => state.websockets });
+  const httpStats = new HttpStats();
+  const exporter = new PrometheusExporter({
+    bus,
+    sessions: () => sessions.stats(),
+    quotas: () => quotas.stats(),
+    auth: () => auth.stats(),
+    websockets: () => state.websockets,
+    http: () => httpStats.snapshot(),
+  });
   const ctx: ServerContext = {
     bus,
     config,
@@ -129,6 +138,11 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
       return;
     }
     request.principal = principal;
+    done();
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    httpStats.record(request.routeOptions.config, request.method, reply.statusCode, reply.elapsedTime);
     done();
   });
 

@@ -4,6 +4,7 @@ import type { DeliveryLedgerStats } from '../delivery/ledger.js';
 import type { BusMetrics } from '../metrics/collector.js';
 import type { HealthReport } from '../resilience/index.js';
 import type { AuthStats } from './auth.js';
+import type { HttpResponseStats } from './http-stats.js';
 import type { QuotaStats } from './quotas.js';
 import type { SessionStats } from './sessions.js';
 
@@ -13,6 +14,7 @@ export interface ServerStatsSource {
   quotas(): QuotaStats;
   auth(): AuthStats;
   websockets(): number;
+  http(): HttpResponseStats[];
 }
 
 interface Snapshot {
@@ -23,6 +25,7 @@ interface Snapshot {
   quotas: QuotaStats;
   auth: AuthStats;
   websockets: number;
+  http: HttpResponseStats[];
 }
 
 const QUANTILES = [
@@ -120,6 +123,12 @@ export class PrometheusExporter {
       g.set({ scope: 'tenant' }, quotas.tenantBuckets);
       g.set({ scope: 'agent' }, quotas.agentBuckets);
     });
+    counter('agent_bus_http_responses_total', 'HTTP responses by route and status (WebSocket frames are not counted here).', ['method', 'route', 'status'], (c, { http }) => {
+      for (const r of http) c.inc({ method: r.method, route: r.route, status: String(r.status) }, r.count);
+    });
+    counter('agent_bus_http_response_seconds_total', 'Sum of HTTP response times by route and status (with agent_bus_http_responses_total: the mean).', ['method', 'route', 'status'], (c, { http }) => {
+      for (const r of http) c.inc({ method: r.method, route: r.route, status: String(r.status) }, r.seconds);
+    });
     counter('agent_bus_server_auth_total', 'Authentication outcomes.', ['outcome'], (c, { auth }) => {
       c.inc({ outcome: 'accepted' }, auth.accepted);
       c.inc({ outcome: 'refused' }, auth.refused);
@@ -165,7 +174,7 @@ export class PrometheusExporter {
 
   private take(): Snapshot {
     const src = this.source;
-    return { bus: src.bus.metrics(), ledger: src.bus.deliveryLedger(), health: src.bus.health(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets() };
+    return { bus: src.bus.metrics(), ledger: src.bus.deliveryLedger(), health: src.bus.health(), sessions: src.sessions(), quotas: src.quotas(), auth: src.auth(), websockets: src.websockets(), http: src.http() };
   }
 
   /** The exposition text; one snapshot serves every metric of this scrape. */

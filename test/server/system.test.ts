@@ -93,6 +93,32 @@ describe('/metrics', () => {
       await h.close();
     }
   });
+
+  it('counts HTTP responses by route pattern and status, with their summed response time', async () => {
+    const h = await harness();
+    try {
+      for (let i = 0; i < 3; i++) await h.app.inject({ method: 'POST', url: '/v1/messages', payload: message() });
+      await h.app.inject({ method: 'POST', url: '/v1/messages', payload: message({ constitutionalHash: 'nope' }) });
+      await h.app.inject({ method: 'POST', url: '/v1/messages', payload: '{"broken', headers: { 'content-type': 'application/json' } });
+      await h.app.inject({ method: 'GET', url: '/v1/agents/bob' });
+      await h.app.inject({ method: 'GET', url: '/v1/agents/nobody-here' });
+      await h.app.inject({ method: 'GET', url: '/no/such/route' });
+      await h.app.inject({ method: 'GET', url: '/no/other/route' });
+      const s = parseExposition((await h.app.inject({ method: 'GET', url: '/metrics' })).body);
+      const count = (method: string, route: string, status: number) => s.get(`agent_bus_http_responses_total{method="${method}",route="${route}",status="${status}"}`);
+      assert.equal(count('POST', '/v1/messages', 200), 3);
+      assert.equal(count('POST', '/v1/messages', 403), 1);
+      assert.equal(count('POST', '/v1/messages', 400), 1);
+      assert.equal(count('GET', '/v1/agents/:agentId', 200), 1, 'the pattern, not the path: labels stay bounded');
+      assert.equal(count('GET', '/v1/agents/:agentId', 404), 1);
+      assert.equal(count('GET', 'unmatched', 404), 2);
+      const seconds = s.get('agent_bus_http_response_seconds_total{method="POST",route="/v1/messages",status="200"}');
+      assert.ok(seconds !== undefined && seconds > 0 && seconds < 10, `summed seconds: ${seconds}`);
+      assert.ok(![...s.keys()].some((k) => k.includes('/no/such/route')));
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 describe('quotas', () => {
