@@ -16,6 +16,9 @@ export class AgentImpactState {
   readonly cells = new Float64Array(SLOTS);
   historyLength = 0;
   historyNext = 0;
+  /** The bucket the window total below was counted at: within it, a request only adds one. */
+  private windowBucket = Number.NaN;
+  private windowTotal = 0;
   /** Whose state this is (for eviction), and whether it was used since the clock hand last passed. */
   tenantId = '';
   agentId = '';
@@ -25,6 +28,8 @@ export class AgentImpactState {
     this.cells.fill(0);
     this.historyLength = 0;
     this.historyNext = 0;
+    this.windowBucket = Number.NaN;
+    this.windowTotal = 0;
     this.referenced = false;
   }
 
@@ -33,6 +38,11 @@ export class AgentImpactState {
     const cells = this.cells;
     const bucket = Math.floor(now / VOLUME_BUCKET_MS);
     const slot = bucket % VOLUME_BUCKETS;
+    if (bucket === this.windowBucket) {
+      // Same bucket as the last request: the window lost nothing, this request adds one.
+      cells[COUNTS + slot]!++;
+      return ++this.windowTotal;
+    }
     if (cells[BUCKET_IDS + slot] !== bucket) {
       cells[BUCKET_IDS + slot] = bucket;
       cells[COUNTS + slot] = 0;
@@ -44,6 +54,8 @@ export class AgentImpactState {
       const id = cells[BUCKET_IDS + i]!;
       if (id > oldest && id <= bucket) total += cells[COUNTS + i]!;
     }
+    this.windowBucket = bucket;
+    this.windowTotal = total;
     return total;
   }
 

@@ -88,3 +88,31 @@ test('CLOCK eviction: an agent used since the hand passed survives; the table ne
     { numRuns: 300 },
   );
 });
+
+test('property: the volume window count equals a full recount of the 12 buckets after every request, whatever the order of the clock', async () => {
+  const fc = (await import('fast-check')).default;
+  const { AgentImpactState, VOLUME_BUCKETS } = await import('../../src/impact/agent-state.js');
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: -120_000, max: 200_000 }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 0, max: 1e12 }), (steps, start) => {
+      const state = new AgentImpactState();
+      // Reference: 12 slots, each holding a bucket number and its count, recounted every time.
+      const ids = new Array<number>(VOLUME_BUCKETS).fill(0);
+      const counts = new Array<number>(VOLUME_BUCKETS).fill(0);
+      let now = start;
+      for (const step of steps) {
+        now = Math.max(0, now + step);
+        const bucket = Math.floor(now / VOLUME_BUCKET_MS);
+        const slot = bucket % VOLUME_BUCKETS;
+        if (ids[slot] !== bucket) {
+          ids[slot] = bucket;
+          counts[slot] = 0;
+        }
+        counts[slot]!++;
+        let expected = 0;
+        for (let i = 0; i < VOLUME_BUCKETS; i++) if (ids[i]! > bucket - VOLUME_BUCKETS && ids[i]! <= bucket) expected += counts[i]!;
+        assert.equal(state.recordRequest(now), expected);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
