@@ -77,7 +77,11 @@ export interface DecisionRecord {
   code?: string;
   reason?: string;
   constitutionalHash?: string;
-  details?: Record<string, unknown>;
+  /**
+   * Read-only: the same frozen object is handed out for every message a cached policy decision
+   * allowed (and the journal encodes it once). A sink that needs to change it copies it first.
+   */
+  details?: Readonly<Record<string, unknown>>;
   message?: AgentMessage;
 }
 
@@ -944,13 +948,15 @@ function journalDetails(annotations: Record<string, unknown>): Record<string, un
   const policy = annotations.policy as Record<string, unknown> | undefined;
   if (policyOnly && policy !== undefined && Object.isFrozen(policy)) {
     let details = policyDetails.get(policy);
-    if (details === undefined) policyDetails.set(policy, (details = Object.freeze({ policy: policyView(policy) })));
+    if (details === undefined) policyDetails.set(policy, (details = Object.freeze({ policy: Object.freeze(policyView(policy)) })));
     return details;
   }
   const out: Record<string, unknown> = {};
   for (const key in annotations) {
     const value = annotations[key] as Record<string, unknown> | undefined;
     if (key === 'policy' && value !== undefined) {
+      // A shared (frozen) annotation gets its shared frozen view; a per-message one a plain object
+      // (freezing it would only make the journal keep bytes for an object never seen again).
       out.policy = Object.isFrozen(value) ? (journalDetails({ policy: value }).policy as Record<string, unknown>) : policyView(value);
     } else if (key === 'impact' && value !== undefined) {
       out.impact = { score: value.score, lane: value.lane };
@@ -968,9 +974,9 @@ function journalDetails(annotations: Record<string, unknown>): Record<string, un
  */
 const policyDetails = new WeakMap<object, Readonly<Record<string, unknown>>>();
 
-function policyView(annotation: Record<string, unknown>): Readonly<Record<string, unknown>> {
+function policyView(annotation: Record<string, unknown>): Record<string, unknown> {
   const decision = annotation.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
-  return Object.freeze({ allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: annotation.cached, failOpen: annotation.failOpen });
+  return { allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: annotation.cached, failOpen: annotation.failOpen };
 }
 
 function hasAnnotations(ctx: GovernanceContext): boolean {

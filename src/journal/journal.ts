@@ -151,6 +151,8 @@ export class Journal {
   private helpedBatches = 0;
   /** Encodes each entry when it is appended (while its message is still in the CPU's caches); its open piece holds the records not yet handed on. */
   private readonly encoder: TapeEncoder;
+  /** True while append() encodes an entry. */
+  private adding = false;
   /** Encoded records waiting for the seal backend (in order). */
   private pieces: Piece[] = [];
   /** Batches at the seal backend (in order). */
@@ -229,10 +231,13 @@ export class Journal {
    */
   append(entry: JournalEntry): boolean {
     const open = this.encoder.count;
-    if (this.failure !== null || this.closing !== null || entry === null || typeof entry !== 'object' || open + this.unwritten >= this.config.maxPendingRecords) {
+    // An append from inside the encoding of another (a getter or proxy in an entry that calls back
+    // into the bus) would write into the middle of that record: refused like a full buffer.
+    if (this.failure !== null || this.closing !== null || this.adding || entry === null || typeof entry !== 'object' || open + this.unwritten >= this.config.maxPendingRecords) {
       this.refused++;
       return false;
     }
+    this.adding = true;
     try {
       this.encoder.add(entry);
     } catch (error) {
@@ -240,6 +245,8 @@ export class Journal {
       this.refused++;
       this.fail(asError(error));
       return false;
+    } finally {
+      this.adding = false;
     }
     this.appended++;
     if (open + 1 >= this.config.maxBatchRecords) {

@@ -150,7 +150,7 @@ export class TapeEncoder {
     this.includeContent = includeContent;
   }
 
-  /** Encodes entries[start, end) into a piece that owns its buffers (until recycled). */
+  /** Encodes entries[start, end) into a piece that owns its buffers (until recycled); records add() left open come first. */
   encode(entries: readonly JournalEntry[], start: number, end: number): TapePiece {
     for (let i = start; i < end; i++) this.add(entries[i]!);
     return this.take();

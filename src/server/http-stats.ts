@@ -15,6 +15,9 @@ interface RouteCounters {
   byStatus: Map<number, HttpResponseStats>;
 }
 
+/** A route's counters; a route of several methods (fastify's one not-found context serves them all) has one per method. */
+type RouteEntry = RouteCounters | Map<string, RouteCounters>;
+
 /** A route's config object as fastify hands it to hooks: the same object for every request of the route. */
 export interface RouteIdentity {
   readonly url?: string;
@@ -29,13 +32,21 @@ export const UNMATCHED_ROUTE = 'unmatched';
  * the label set is bounded by the routes the server registered.
  */
 export class HttpStats {
-  private readonly routes = new Map<RouteIdentity, RouteCounters>();
+  private readonly routes = new Map<RouteIdentity, RouteEntry>();
 
   record(route: RouteIdentity, method: string, status: number, elapsedMs: number): void {
-    let counters = this.routes.get(route);
-    if (counters === undefined) {
-      counters = { method: typeof route.method === 'string' ? route.method : method, route: route.url ?? UNMATCHED_ROUTE, byStatus: new Map() };
-      this.routes.set(route, counters);
+    let entry = this.routes.get(route);
+    if (entry === undefined) {
+      entry = typeof route.method === 'string' ? newCounters(route.method, route) : new Map<string, RouteCounters>();
+      this.routes.set(route, entry);
+    }
+    let counters: RouteCounters;
+    if (entry instanceof Map) {
+      let forMethod = entry.get(method);
+      if (forMethod === undefined) entry.set(method, (forMethod = newCounters(method, route)));
+      counters = forMethod;
+    } else {
+      counters = entry;
     }
     let stats = counters.byStatus.get(status);
     if (stats === undefined) {
@@ -48,7 +59,13 @@ export class HttpStats {
 
   snapshot(): HttpResponseStats[] {
     const out: HttpResponseStats[] = [];
-    for (const counters of this.routes.values()) for (const stats of counters.byStatus.values()) out.push({ ...stats });
+    for (const entry of this.routes.values()) {
+      for (const c of entry instanceof Map ? entry.values() : [entry]) for (const stats of c.byStatus.values()) out.push({ ...stats });
+    }
     return out;
   }
+}
+
+function newCounters(method: string, route: RouteIdentity): RouteCounters {
+  return { method, route: route.url ?? UNMATCHED_ROUTE, byStatus: new Map() };
 }

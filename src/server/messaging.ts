@@ -95,10 +95,10 @@ export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: P
   const [tenant, agent] = chargeKeys(message);
   const limited = quotas.charge(tenant, agent);
   if (limited !== undefined) return answerOfFailure(limited);
-  const span = tracer.startSpan(SPAN_NAMES[mode]);
-  // Without an OpenTelemetry SDK the span is a no-op: its attributes are not even built.
+  // The tenant and sender are given at the start (samplers and span processors see them there);
+  // the outcome's attributes only when an OpenTelemetry SDK records the span.
+  const span = tracer.startSpan(SPAN_NAMES[mode], { attributes: { 'agent_bus.tenant': tenant, 'agent_bus.from_agent': agent } });
   const recording = span.isRecording();
-  if (recording) span.setAttributes({ 'agent_bus.tenant': tenant, 'agent_bus.from_agent': agent });
   let inFlight = false;
   try {
     let result: SendResult;

@@ -36,8 +36,10 @@ export const WsClose = {
 } as const;
 
 const AUTH_TIMEOUT_MS = 5_000;
-/** A batched frame carries at most this many messages or results (a turn may produce more). */
+/** A batched frame carries at most this many messages or results (a turn may produce more)... */
 const MAX_BATCH_ITEMS = 256;
+/** ...and the batches are sent once their items reach this many characters (a client's maxPayload is often 1 MiB or more). */
+const MAX_BATCH_CHARS = 512 * 1024;
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -50,7 +52,11 @@ class WsConnection implements PushSink {
   private corked = false;
   /** Batch mode: pushes and results of this turn, as JSON items, sent as one frame each at its end. */
   private batching = false;
+  /** `?batch=true` on the upgrade request (an auth frame may also ask for it). */
+  private readonly queryBatch: boolean;
   private pushItems: string[] = [];
+  /** Characters of the items waiting in both batches. */
+  private batchBytes = 0;
   private resultItems: string[] = [];
 
   constructor(
@@ -63,7 +69,9 @@ class WsConnection implements PushSink {
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
     const headers = request.headers;
-    const queryAgent = (request.query as Record<string, unknown>).agentId;
+    const query = request.query as Record<string, unknown>;
+    const queryAgent = query.agentId;
+    this.queryBatch = query.batch === 'true' || query.batch === '1';
     const hasCredential = headers.authorization !== undefined || headers['x-api-key'] !== undefined;
     if (hasCredential || (!ctx.auth.enabled && typeof queryAgent === 'string')) {
       const principal = ctx.auth.authenticateHeaders(headers, 'websocket');
@@ -72,8 +80,7 @@ class WsConnection implements PushSink {
         return;
       }
       this.principal = principal;
-      const batch = (request.query as Record<string, unknown>).batch;
-      this.batching = batch === 'true' || batch === '1';
+      this.batching = this.queryBatch;
       void this.bind(typeof queryAgent === 'string' ? queryAgent : undefined);
       return;
     }
@@ -94,7 +101,8 @@ class WsConnection implements PushSink {
 
   /**
    * Frames written in this tick leave in one system call (the TCP socket is corked until the next
-   * tick); in batch mode the tick's messages and results go first, as one frame each.
+   * tick); in batch mode the tick's messages and results follow as one frame each (after any error
+   * or heartbeat frame sent directly in the same tick).
    */
   private cork(): void {
     if (this.corked) return;
@@ -111,10 +119,12 @@ class WsConnection implements PushSink {
 
   private batchItem(items: string[], item: string): void {
     items.push(item);
-    if (items.length >= MAX_BATCH_ITEMS) this.flushBatches();
+    this.batchBytes += item.length;
+    if (items.length >= MAX_BATCH_ITEMS || this.batchBytes >= MAX_BATCH_CHARS) this.flushBatches();
   }
 
   private flushBatches(): void {
+    this.batchBytes = 0;
     if (this.pushItems.length > 0) {
       const items = this.pushItems;
       this.pushItems = [];
@@ -188,7 +198,7 @@ class WsConnection implements PushSink {
       if (this.authTimer !== undefined) clearTimeout(this.authTimer);
       this.authTimer = undefined;
       this.principal = principal;
-      this.batching = frame.batch === true;
+      this.batching = frame.batch === true || this.queryBatch;
       void this.bind(typeof frame.agentId === 'string' ? frame.agentId : undefined);
       return;
     }

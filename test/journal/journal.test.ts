@@ -87,6 +87,32 @@ describe('journal: append, seal, reopen', () => {
     }
   });
 
+  it('an append made from inside the encoding of another (a getter calling back) is refused; the outer record is intact', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const journal = await openJournal({ dir, maxBatchRecords: 2 });
+      let inner: boolean | undefined;
+      const details = {
+        get note(): string {
+          inner = journal.append({ type: 'reentrant', at: 1 });
+          return 'outer';
+        },
+      };
+      assert.equal(journal.append({ type: 'outer', at: 2, details }), true);
+      assert.equal(inner, false);
+      journal.append({ type: 'after', at: 3 });
+      await journal.flush();
+      const records = await journal.tail(10);
+      assert.deepEqual(records.map((r) => r['type']), ['outer', 'after']);
+      assert.deepEqual(records[0]!['details'], { note: 'outer' });
+      assert.equal(journal.stats().refused, 1);
+      await journal.close();
+      assert.equal((await verifyJournal(dir)).ok, true);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('stores the message digest, not the content, unless includeContent', async () => {
     const { dir, cleanup } = await tempDir();
     try {

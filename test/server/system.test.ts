@@ -104,6 +104,8 @@ describe('/metrics', () => {
       await h.app.inject({ method: 'GET', url: '/v1/agents/nobody-here' });
       await h.app.inject({ method: 'GET', url: '/no/such/route' });
       await h.app.inject({ method: 'GET', url: '/no/other/route' });
+      // fastify serves every method's 404 from one context: the method label still follows the request.
+      await h.app.inject({ method: 'POST', url: '/no/such/route', payload: {} });
       const s = parseExposition((await h.app.inject({ method: 'GET', url: '/metrics' })).body);
       const count = (method: string, route: string, status: number) => s.get(`agent_bus_http_responses_total{method="${method}",route="${route}",status="${status}"}`);
       assert.equal(count('POST', '/v1/messages', 200), 3);
@@ -112,6 +114,7 @@ describe('/metrics', () => {
       assert.equal(count('GET', '/v1/agents/:agentId', 200), 1, 'the pattern, not the path: labels stay bounded');
       assert.equal(count('GET', '/v1/agents/:agentId', 404), 1);
       assert.equal(count('GET', 'unmatched', 404), 2);
+      assert.equal(count('POST', 'unmatched', 404), 1);
       const seconds = s.get('agent_bus_http_response_seconds_total{method="POST",route="/v1/messages",status="200"}');
       assert.ok(seconds !== undefined && seconds > 0 && seconds < 10, `summed seconds: ${seconds}`);
       assert.ok(![...s.keys()].some((k) => k.includes('/no/such/route')));

@@ -6,6 +6,8 @@ import { config, harness, message, type Harness } from './helpers.js';
 /** A minimal recording tracer: what an OpenTelemetry SDK would receive. */
 interface Recorded {
   name: string;
+  /** What the span was started with: what a sampler and span processors see. */
+  startAttributes: Attributes;
   attributes: Attributes;
   status?: SpanStatus;
   ended: boolean;
@@ -13,8 +15,8 @@ interface Recorded {
 
 const recorded: Recorded[] = [];
 
-function recordingSpan(name: string): Span {
-  const r: Recorded = { name, attributes: {}, ended: false };
+function recordingSpan(name: string, startAttributes: Attributes = {}): Span {
+  const r: Recorded = { name, startAttributes: { ...startAttributes }, attributes: { ...startAttributes }, ended: false };
   recorded.push(r);
   const span: Span = {
     spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
@@ -32,7 +34,7 @@ function recordingSpan(name: string): Span {
   return span;
 }
 
-const tracer = { startSpan: (name: string) => recordingSpan(name), startActiveSpan: () => undefined } as unknown as Tracer;
+const tracer = { startSpan: (name: string, options?: { attributes?: Attributes }) => recordingSpan(name, options?.attributes), startActiveSpan: () => undefined } as unknown as Tracer;
 const provider: TracerProvider = { getTracer: () => tracer };
 
 describe('OpenTelemetry spans around sends (with an SDK registered)', () => {
@@ -54,6 +56,8 @@ describe('OpenTelemetry spans around sends (with an SDK registered)', () => {
     const sends = recorded.filter((r) => r.name === 'agent_bus.send');
     assert.equal(sends.length, 2);
     assert.ok(sends.every((s) => s.ended));
+    assert.equal(sends[0]!.startAttributes['agent_bus.tenant'], 'acme', 'the tenant is known when the span starts (samplers see it)');
+    assert.equal(typeof sends[0]!.startAttributes['agent_bus.from_agent'], 'string');
     assert.equal(sends[0]!.attributes['agent_bus.tenant'], 'acme');
     assert.equal(sends[0]!.attributes['agent_bus.status'], 'delivered');
     assert.equal(sends[0]!.attributes['agent_bus.message_id'], ok.json().messageId);

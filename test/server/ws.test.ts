@@ -74,6 +74,11 @@ describe('WebSocket (dev mode)', () => {
     const alice = await connect(url);
     alice.send({ type: 'auth', agentId: 'alice', batch: true });
     assert.equal((await alice.next(type('ready'))).batch, true);
+    // ?batch=true on the upgrade also holds when the client then authenticates with a frame.
+    const carol = await connect(`${url}?batch=true`);
+    carol.send({ type: 'auth', agentId: 'mallory' });
+    assert.equal((await carol.next(type('ready'))).batch, true);
+    await carol.close();
     // Sends read in one turn are answered in one results frame (several when they span turns).
     for (let i = 0; i < 10; i++) alice.send({ type: 'send', id: i, message: message({ content: { n: i } }) });
     alice.send({ type: 'send', id: 99, message: message({ toAgent: 'nobody' }) });
