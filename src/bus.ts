@@ -940,24 +940,23 @@ function idOf(input: unknown): string {
  * breakdown, which refusals and holds keep in full. Every delivered message is journaled, so
  * its record is kept small; other stages' annotations are kept as they are.
  */
-function journalDetails(annotations: Record<string, unknown>): Record<string, unknown> {
+function journalDetails(annotations: Record<string, unknown>): Readonly<Record<string, unknown>> {
   let policyOnly = true;
   for (const key in annotations) {
-    if (key !== 'policy') policyOnly = false;
+    if (key !== 'policy') {
+      policyOnly = false;
+      break;
+    }
   }
   const policy = annotations.policy as Record<string, unknown> | undefined;
-  if (policyOnly && policy !== undefined && Object.isFrozen(policy)) {
-    let details = policyDetails.get(policy);
-    if (details === undefined) policyDetails.set(policy, (details = Object.freeze({ policy: Object.freeze(policyView(policy)) })));
-    return details;
-  }
+  if (policyOnly && policy !== undefined && Object.isFrozen(policy)) return sharedPolicy(policy).details;
   const out: Record<string, unknown> = {};
   for (const key in annotations) {
     const value = annotations[key] as Record<string, unknown> | undefined;
     if (key === 'policy' && value !== undefined) {
       // A shared (frozen) annotation gets its shared frozen view; a per-message one a plain object
       // (freezing it would only make the journal keep bytes for an object never seen again).
-      out.policy = Object.isFrozen(value) ? (journalDetails({ policy: value }).policy as Record<string, unknown>) : policyView(value);
+      out.policy = Object.isFrozen(value) ? sharedPolicy(value).view : policyView(value);
     } else if (key === 'impact' && value !== undefined) {
       out.impact = { score: value.score, lane: value.lane };
     } else {
@@ -968,11 +967,20 @@ function journalDetails(annotations: Record<string, unknown>): Record<string, un
 }
 
 /**
- * Details of messages whose only annotation is a shared (frozen) policy annotation — a cached
- * decision — are the same frozen object every time: no allocation per message, and the journal
- * encodes them once (TapeEncoder keeps the text of deeply frozen values).
+ * A shared (frozen) policy annotation — a cached decision's — has one frozen view, and one frozen
+ * details object for messages with no other annotation: no allocation per message, and the
+ * journal encodes them once (TapeEncoder keeps the text of deeply frozen values).
  */
-const policyDetails = new WeakMap<object, Readonly<Record<string, unknown>>>();
+const sharedPolicies = new WeakMap<object, { view: Readonly<Record<string, unknown>>; details: Readonly<Record<string, unknown>> }>();
+
+function sharedPolicy(annotation: Record<string, unknown>): { view: Readonly<Record<string, unknown>>; details: Readonly<Record<string, unknown>> } {
+  let shared = sharedPolicies.get(annotation);
+  if (shared === undefined) {
+    const view = Object.freeze(policyView(annotation));
+    sharedPolicies.set(annotation, (shared = { view, details: Object.freeze({ policy: view }) }));
+  }
+  return shared;
+}
 
 function policyView(annotation: Record<string, unknown>): Record<string, unknown> {
   const decision = annotation.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
