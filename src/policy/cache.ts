@@ -59,6 +59,8 @@ interface Entry {
   expiresAt: number;
   newer: Entry | undefined;
   older: Entry | undefined;
+  /** The cache's reorder count when this entry was last moved to the newest end. */
+  touched: number;
 }
 
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
@@ -71,6 +73,15 @@ export class DecisionCache {
   /** Most and least recently used. */
   private newest: Entry | undefined;
   private oldest: Entry | undefined;
+  /**
+   * Entries moved to or added at the newest end so far. A hit moves its entry only when at least
+   * `relinkAfter` (half the capacity) reorders happened since the entry was last moved: an entry in
+   * the newer half cannot reach the oldest end before as many more, so eviction stays least
+   * recently used to within half the capacity, and hits on a hot working set write nothing (no
+   * relinking of neighbours on every message).
+   */
+  private reorders = 0;
+  private readonly relinkAfter: number;
   private readonly counters: Omit<DecisionCacheStats, 'size'> = {
     hits: 0,
     misses: 0,
@@ -96,6 +107,7 @@ export class DecisionCache {
       throw new BusError(ErrorCode.INVALID_OPTIONS, 'policy cache maxEntries must be a positive integer');
     }
     if (!(this.ttlMs > 0)) throw new BusError(ErrorCode.INVALID_OPTIONS, 'policy cache ttlMs must be positive');
+    this.relinkAfter = this.maxEntries >> 1;
     const r = options.redis;
     this.redisPrefix = r?.keyPrefix ?? 'eab:policy:';
     this.redisTtlSeconds = Math.max(1, Math.round(r?.ttlSeconds ?? this.ttlMs / 1000));
@@ -143,7 +155,7 @@ export class DecisionCache {
       this.counters.misses++;
       return undefined;
     }
-    if (entry !== this.newest) {
+    if (entry !== this.newest && this.reorders - entry.touched >= this.relinkAfter) {
       this.unlink(entry);
       this.linkNewest(entry);
     }
@@ -214,6 +226,11 @@ export class DecisionCache {
     this.counters.invalidations++;
   }
 
+  /** Whether the memory tier holds `key` (expired or not); not a use: nothing moves, nothing is counted. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -247,7 +264,7 @@ export class DecisionCache {
       this.remove(this.oldest);
       this.counters.evictions++;
     }
-    const entry: Entry = { key, decision, expiresAt: now + this.ttlMs, newer: undefined, older: undefined };
+    const entry: Entry = { key, decision, expiresAt: now + this.ttlMs, newer: undefined, older: undefined, touched: 0 };
     this.linkNewest(entry);
     this.entries.set(key, entry);
   }
@@ -267,6 +284,7 @@ export class DecisionCache {
   }
 
   private linkNewest(entry: Entry): void {
+    entry.touched = ++this.reorders;
     entry.older = this.newest;
     entry.newer = undefined;
     if (this.newest !== undefined) this.newest.newer = entry;

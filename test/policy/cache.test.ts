@@ -56,6 +56,37 @@ describe('DecisionCache (memory tier)', () => {
     assert.equal(cache.size, 0);
   });
 
+  it('property: an evicted entry had at least maxEntries/2 other keys used after its last use (least recently used to within half the capacity)', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { maxLength: 300 }), (maxEntries, ops) => {
+        const cache = new DecisionCache({ maxEntries });
+        // Reference: the operation number at which each held key was last used (set, or a hit).
+        const lastUse = new Map<string, number>();
+        let clock = 0;
+        for (const [isSet, n] of ops) {
+          const key = `k${n}`;
+          clock++;
+          if (!isSet) {
+            if (cache.get(key, 0) !== undefined) lastUse.set(key, clock);
+            continue;
+          }
+          cache.set(key, decisionFor(true), 0);
+          lastUse.set(key, clock);
+          for (const [k, at] of [...lastUse]) {
+            if (cache.has(k)) continue;
+            const usedAfter = [...lastUse.values()].filter((other) => other > at).length;
+            assert.ok(usedAfter >= Math.ceil(maxEntries / 2), `evicted ${k} with only ${usedAfter} keys used after it (maxEntries ${maxEntries})`);
+            lastUse.delete(k);
+          }
+          assert.ok(cache.size <= maxEntries);
+          assert.equal(cache.size, lastUse.size);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('evicts the least recently used entry when full', () => {
     const cache = new DecisionCache({ maxEntries: 3 });
     cache.set('a', decisionFor(true), 0);
