@@ -41,6 +41,20 @@ function list(items: readonly string[]): string {
   return out;
 }
 
+// The engine and bundle part of every key, built once per (engine, bundle) rather than per message.
+let prefixEngine = '';
+let prefixBundle = '';
+let prefix = str('') + str('');
+
+function enginePrefix(engine: string, bundleHash: string): string {
+  if (engine !== prefixEngine || bundleHash !== prefixBundle) {
+    prefixEngine = engine;
+    prefixBundle = bundleHash;
+    prefix = str(engine) + str(bundleHash);
+  }
+  return prefix;
+}
+
 const covers = (set: ReadonlySet<string> | undefined, attr: string): boolean => set === undefined || set.has(attr);
 
 // Fragments of the shared principal/resource objects (memoised per registry record) are memoised
@@ -107,6 +121,6 @@ function contextFragment(c: PolicyContext, a: ReadonlySet<string> | undefined): 
 export function decisionKey(engine: string, bundleHash: string, req: PolicyRequest, profile: KeyProfile | boolean): string {
   const p = profile === true ? FULL_PROFILE : profile === false ? NO_IDS_PROFILE : profile;
   const key =
-    str(engine) + str(bundleHash) + principalFragment(req.principal, p) + str(req.action) + resourceFragment(req.resource, p) + contextFragment(req.context, p.context);
+    enginePrefix(engine, bundleHash) + principalFragment(req.principal, p) + str(req.action) + resourceFragment(req.resource, p) + contextFragment(req.context, p.context);
   return key.length > MAX_PLAIN_KEY ? '#' + sha256Hex(key) : key;
 }
