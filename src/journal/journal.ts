@@ -151,8 +151,9 @@ export class Journal {
   private helpedBatches = 0;
   /** Encodes each entry when it is appended (while its message is still in the CPU's caches); its open piece holds the records not yet handed on. */
   private readonly encoder: TapeEncoder;
-  /** True while append() encodes an entry. */
+  /** True while append() encodes an entry; appends made meanwhile wait in `deferred`. */
   private adding = false;
+  private deferred: JournalEntry[] = [];
   /** Encoded records waiting for the seal backend (in order). */
   private pieces: Piece[] = [];
   /** Batches at the seal backend (in order). */
@@ -230,30 +231,36 @@ export class Journal {
    * must then refuse the decision's message (BACKPRESSURE) rather than act on it without a record.
    */
   append(entry: JournalEntry): boolean {
-    const open = this.encoder.count;
-    // An append from inside the encoding of another (a getter or proxy in an entry that calls back
-    // into the bus) would write into the middle of that record: refused like a full buffer.
-    if (this.failure !== null || this.closing !== null || this.adding || entry === null || typeof entry !== 'object' || open + this.unwritten >= this.config.maxPendingRecords) {
+    if (this.failure !== null || this.closing !== null || entry === null || typeof entry !== 'object' || this.encoder.count + this.unwritten + this.deferred.length >= this.config.maxPendingRecords) {
       this.refused++;
       return false;
     }
+    if (this.adding) {
+      // An append from inside the encoding of another (a getter or proxy in an entry that calls
+      // back into the bus) would write into the middle of that record: it is encoded right after.
+      this.deferred.push(entry);
+      return true;
+    }
     this.adding = true;
     try {
-      this.encoder.add(entry);
+      let next: JournalEntry | undefined = entry;
+      while (next !== undefined) {
+        this.encoder.add(next);
+        this.appended++;
+        if (this.encoder.count >= this.config.maxBatchRecords) this.cutPiece();
+        next = this.deferred.shift();
+      }
     } catch (error) {
       // Only a programming error gets here (encoding never throws on bad input).
-      this.refused++;
+      this.refused += 1 + this.deferred.length;
+      this.deferred = [];
       this.fail(asError(error));
       return false;
     } finally {
       this.adding = false;
     }
-    this.appended++;
-    if (open + 1 >= this.config.maxBatchRecords) {
-      this.cutPiece();
-      this.immediate ??= setImmediate(this.sealDue);
-    } else if (this.unwritten > 0) {
-      // A busy pipeline (more records are coming): no reason to wait for the timer.
+    if (this.unwritten > 0) {
+      // A full piece, or a busy pipeline (more records are coming): no reason to wait for the timer.
       this.immediate ??= setImmediate(this.sealDue);
     } else if (this.timer === null) {
       this.timer = setTimeout(this.sealDue, this.config.maxBatchDelayMs);
