@@ -101,7 +101,7 @@ export class DeliveryLedger {
 
   /** The recipient's tenant is always the message's (the bus delivers within a tenant only). */
   accepted(agentId: string, tenantId: string, message: AgentMessage): void {
-    this.write(`{"a":${JSON.stringify(agentId)},"t":${JSON.stringify(tenantId)},"m":${messageJson(message)}}\n`);
+    this.write(acceptedLine(agentId, tenantId, message));
     this.counters.accepted++;
     let forAgent = this.open.get(agentId);
     if (forAgent === undefined) this.open.set(agentId, (forAgent = new Map()));
@@ -248,14 +248,13 @@ export class DeliveryLedger {
       };
       for (const forAgent of this.pending.values()) {
         for (const p of forAgent.values()) {
-          chunk += `{"a":${JSON.stringify(p.agentId)},"t":${JSON.stringify(p.tenantId)},"m":${messageJson(p.message)}}\n`;
+          chunk += acceptedLine(p.agentId, p.tenantId, p.message);
           if (chunk.length >= CHUNK) writeChunk();
         }
       }
       for (const [agentId, forAgent] of this.open) {
-        const prefix = `{"a":${JSON.stringify(agentId)},"t":`;
         for (const message of forAgent.values()) {
-          chunk += `${prefix}${JSON.stringify(message.tenantId)},"m":${messageJson(message)}}\n`;
+          chunk += acceptedLine(agentId, message.tenantId, message);
           if (chunk.length >= CHUNK) writeChunk();
         }
       }
@@ -275,4 +274,9 @@ export class DeliveryLedger {
     this.appended = 0;
     this.compactAt = Math.max(this.compactAfterBytes, size);
   }
+}
+
+/** The line that opens an entry: the agent, its tenant and the message. */
+function acceptedLine(agentId: string, tenantId: string, message: AgentMessage): string {
+  return `{"a":${JSON.stringify(agentId)},"t":${JSON.stringify(tenantId)},"m":${messageJson(message)}}\n`;
 }

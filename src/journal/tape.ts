@@ -591,8 +591,17 @@ export const RENDER_BASE = CONSTANTS.reduce((at, text) => {
 const SEQ_PREFIX_AT = CONSTANT_AT[0]!;
 const SEQ_PREFIX_LENGTH = CONSTANTS[0]!.length;
 const DIGEST_AT = CONSTANT_AT[1]!;
-const SHARED_KEY_AT = [CONSTANT_AT[2]!, CONSTANT_AT[3]!, CONSTANT_AT[4]!, CONSTANT_AT[5]!];
-const CONSTITUTIONAL_HASH_AT = CONSTANT_AT[6]!;
+/**
+ * A record's tape slots 12–19 in line order: runA, the four shared fields, runB, the
+ * constitutional hash, runC. For the slots of fields that may share a pre-image element: where
+ * the key lies among the constants, its length, and the pre-image element (REF copies both).
+ */
+const FIRST_PART_SLOT = 12;
+const END_PART_SLOT = 20;
+const SHARED_BY_SLOT: Array<{ keyAt: number; keyLength: number; element: number } | undefined> = [];
+[...SHARED_FIELDS, [CONSTITUTIONAL_HASH, SLOT_CONSTITUTIONAL_HASH] as const].forEach(([name, element], i) => {
+  SHARED_BY_SLOT[i < SHARED_FIELDS.length ? 13 + i : 18] = { keyAt: CONSTANT_AT[2 + i]!, keyLength: name.length, element };
+});
 
 /** A buffer for TapeRenderer: the constants, then room for the records. */
 export function renderBuffer(bytes: number): ByteWriter {
@@ -656,38 +665,20 @@ export class TapeRenderer {
         const preLen = tape[p + 1]!;
         digest = sha256(new Uint8Array(buf.buffer, buf.byteOffset + record, preLen));
         q += preLen;
-        let runA = tape[p + 12]!;
-        pos = move(buf, q, runA, pos);
-        q += runA;
-        for (let f = 0; f < 4; f++) {
-          const spec = tape[p + 13 + f]!;
+        for (let slot = FIRST_PART_SLOT; slot < END_PART_SLOT; slot++) {
+          const spec = tape[p + slot]!;
           if (spec === REF) {
-            const slot = SHARED_FIELDS[f]![1];
-            const keyAt = SHARED_KEY_AT[f]!;
-            pos = move(buf, keyAt, SHARED_FIELDS[f]![0].length, pos);
-            const s = tape[p + 2 + 2 * slot]!;
-            pos = move(buf, record + s, tape[p + 3 + 2 * slot]! - s, pos);
-          } else if (spec >= 0) {
+            // The key, then the pre-image element's text (its start and end are kept in slots 2–11).
+            const shared = SHARED_BY_SLOT[slot]!;
+            pos = move(buf, shared.keyAt, shared.keyLength, pos);
+            const s = tape[p + 2 + 2 * shared.element]!;
+            pos = move(buf, record + s, tape[p + 3 + 2 * shared.element]! - s, pos);
+          } else if (spec > 0) {
             pos = move(buf, q, spec, pos);
             q += spec;
           }
         }
-        runA = tape[p + 17]!;
-        pos = move(buf, q, runA, pos);
-        q += runA;
-        const spec = tape[p + 18]!;
-        if (spec === REF) {
-          pos = move(buf, CONSTITUTIONAL_HASH_AT, CONSTITUTIONAL_HASH.length, pos);
-          const s = tape[p + 2 + 2 * SLOT_CONSTITUTIONAL_HASH]!;
-          pos = move(buf, record + s, tape[p + 3 + 2 * SLOT_CONSTITUTIONAL_HASH]! - s, pos);
-        } else if (spec >= 0) {
-          pos = move(buf, q, spec, pos);
-          q += spec;
-        }
-        runA = tape[p + 19]!;
-        pos = move(buf, q, runA, pos);
-        q += runA;
-        p += 20;
+        p += END_PART_SLOT;
       } else {
         throw new Error('seal job is not a journal tape');
       }

@@ -123,11 +123,12 @@ export class PrometheusExporter {
       g.set({ scope: 'tenant' }, quotas.tenantBuckets);
       g.set({ scope: 'agent' }, quotas.agentBuckets);
     });
+    const httpLabels = (r: HttpResponseStats) => ({ method: r.method, route: r.route, status: String(r.status) });
     counter('agent_bus_http_responses_total', 'HTTP responses by route and status (WebSocket frames are not counted here).', ['method', 'route', 'status'], (c, { http }) => {
-      for (const r of http) c.inc({ method: r.method, route: r.route, status: String(r.status) }, r.count);
+      for (const r of http) c.inc(httpLabels(r), r.count);
     });
     counter('agent_bus_http_response_seconds_total', 'Sum of HTTP response times by route and status (with agent_bus_http_responses_total: the mean).', ['method', 'route', 'status'], (c, { http }) => {
-      for (const r of http) c.inc({ method: r.method, route: r.route, status: String(r.status) }, r.seconds);
+      for (const r of http) c.inc(httpLabels(r), r.seconds);
     });
     counter('agent_bus_server_auth_total', 'Authentication outcomes.', ['outcome'], (c, { auth }) => {
       c.inc({ outcome: 'accepted' }, auth.accepted);

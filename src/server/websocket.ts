@@ -125,16 +125,13 @@ class WsConnection implements PushSink {
 
   private flushBatches(): void {
     this.batchBytes = 0;
-    if (this.pushItems.length > 0) {
-      const items = this.pushItems;
-      this.pushItems = [];
-      if (this.socket.readyState === this.socket.OPEN) this.socket.send(`{"type":"messages","messages":[${items.join(',')}]}`);
-    }
-    if (this.resultItems.length > 0) {
-      const items = this.resultItems;
-      this.resultItems = [];
-      if (this.socket.readyState === this.socket.OPEN) this.socket.send(`{"type":"results","results":[${items.join(',')}]}`);
-    }
+    if (this.pushItems.length > 0) this.sendBatch('messages', this.pushItems.splice(0));
+    if (this.resultItems.length > 0) this.sendBatch('results', this.resultItems.splice(0));
+  }
+
+  /** `{"type":"messages","messages":[…]}` or `{"type":"results","results":[…]}`; dropped when the socket closed (leases redeliver). */
+  private sendBatch(type: 'messages' | 'results', items: readonly string[]): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(`{"type":"${type}","${type}":[${items.join(',')}]}`);
   }
 
   /** Another connection of the same agent took over. */
@@ -244,7 +241,7 @@ class WsConnection implements PushSink {
       // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
       if (answer.status < 300) {
         if (id === undefined) return;
-        if (this.batching && this.socket.readyState === this.socket.OPEN) {
+        if (this.batching) {
           this.cork();
           this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
         } else {
