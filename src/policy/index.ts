@@ -12,7 +12,17 @@ export {
   type PolicyResource,
   type SynchronousPolicyEngine,
 } from './types.js';
-export { createRequestBuilder, sizeClassOf, stringSet, DEFAULT_SIZE_CLASS_BOUNDS, type RequestBuilder, type RequestBuilderOptions } from './request.js';
+export {
+  createRequestBuilder,
+  createSituationCoder,
+  sizeClassOf,
+  stringSet,
+  DEFAULT_SIZE_CLASS_BOUNDS,
+  type RequestBuilder,
+  type RequestBuilderOptions,
+  type SituationCoder,
+} from './request.js';
+export { DecisionKeyMemo, DEFAULT_KEY_MEMO_LIMIT } from './key-memo.js';
 export {
   decisionKey,
   FULL_PROFILE,

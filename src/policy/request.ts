@@ -38,11 +38,54 @@ export const DEFAULT_SIZE_CLASS_BOUNDS: readonly [number, number, number] = Obje
   number,
 ];
 
+const SIZE_CLASSES: readonly SizeClass[] = [SizeClass.SMALL, SizeClass.MEDIUM, SizeClass.LARGE, SizeClass.HUGE];
+
+/** 0 (small) … 3 (huge). */
+function sizeIndexOf(bytes: number, bounds: readonly [number, number, number]): number {
+  return bytes < bounds[0] ? 0 : bytes < bounds[1] ? 1 : bytes < bounds[2] ? 2 : 3;
+}
+
 export function sizeClassOf(bytes: number, bounds: readonly [number, number, number] = DEFAULT_SIZE_CLASS_BOUNDS): SizeClass {
-  if (bytes < bounds[0]) return SizeClass.SMALL;
-  if (bytes < bounds[1]) return SizeClass.MEDIUM;
-  if (bytes < bounds[2]) return SizeClass.LARGE;
-  return SizeClass.HUGE;
+  return SIZE_CLASSES[sizeIndexOf(bytes, bounds)]!;
+}
+
+const hourOf = (local: number): number => Math.floor((local % DAY_MS) / HOUR_MS);
+const weekdayOf = (local: number): number => (Math.floor(local / DAY_MS) + 4) % 7;
+
+/**
+ * A number standing for everything a request built for the message holds besides its principal,
+ * action and resource — priority, size class, hour, weekday, the hash and whether it is accepted —
+ * or -1 when no small number can (labels or content fields in the context, an unusual priority, a
+ * clock before 1970, many distinct hashes). For the same sender and recipient records and action,
+ * equal codes mean equal requests: the policy stage finds a cached decision's key by it without
+ * building the request.
+ */
+export type SituationCoder = (message: AgentMessage, ctx: GovernanceContext, authority: HashAuthority | undefined) => number;
+
+/** Distinct constitutional hashes a coder numbers (there are one or two at a time: active and previous). */
+const MAX_CODED_HASHES = 64;
+
+export function createSituationCoder(options: RequestBuilderOptions = {}): SituationCoder {
+  const offsetMs = (options.utcOffsetMinutes ?? 0) * 60_000;
+  const bounds = options.sizeClassBounds ?? DEFAULT_SIZE_CLASS_BOUNDS;
+  const withContent = options.contentFields !== undefined && options.contentFields.length > 0;
+  const hashNumbers = new Map<string, number>();
+  return function situationCode(message, ctx, authority) {
+    const labels = message.metadata?.['labels'];
+    if (withContent || (Array.isArray(labels) && labels.length > 0)) return -1;
+    const priority = message.priority;
+    const local = ctx.now + offsetMs;
+    if (!(priority >= 0 && priority <= 3 && Number.isInteger(priority)) || !(local >= 0)) return -1;
+    const hash = message.constitutionalHash;
+    let hashNumber = hashNumbers.get(hash);
+    if (hashNumber === undefined) {
+      if (hashNumbers.size >= MAX_CODED_HASHES) return -1;
+      hashNumbers.set(hash, (hashNumber = hashNumbers.size));
+    }
+    const accepted = authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now);
+    // Mixed radix: hash (< 64) · priority (4) · size class (4) · hour (24) · weekday (7) · accepted (2); < 2^21.
+    return ((((hashNumber * 4 + priority) * 4 + sizeIndexOf(ctx.contentBytes, bounds)) * 24 + hourOf(local)) * 7 + weekdayOf(local)) * 2 + (accepted ? 1 : 0);
+  };
 }
 
 /** Strings of an unknown value, sorted and de-duplicated; anything that is not an array of strings gives []. */
@@ -123,8 +166,8 @@ export function createRequestBuilder(options: RequestBuilderOptions = {}): Reque
     const hash = message.constitutionalHash;
     const priority = message.priority;
     const sizeClass = sizeClassOf(ctx.contentBytes, bounds);
-    const hour = Math.floor((local % DAY_MS) / HOUR_MS);
-    const weekday = (Math.floor(local / DAY_MS) + 4) % 7;
+    const hour = hourOf(local);
+    const weekday = weekdayOf(local);
     const labels = stringSet(message.metadata?.['labels']);
     const hashAccepted = authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now);
     // Two literal shapes, not a spread: an object spread per message is a slow generic copy.

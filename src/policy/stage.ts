@@ -6,7 +6,8 @@ import type { AgentMessage } from '../message/schema.js';
 import { DecisionCache, type DecisionCacheOptions, type DecisionCacheStats } from './cache.js';
 import type { ConstitutionManager } from './constitution.js';
 import { decisionKey, FULL_PROFILE, NO_IDS_PROFILE, type KeyProfile } from './key.js';
-import { createRequestBuilder, type RequestBuilderOptions } from './request.js';
+import { DecisionKeyMemo } from './key-memo.js';
+import { createRequestBuilder, createSituationCoder, type RequestBuilderOptions } from './request.js';
 import { ShadowEvaluator, type ShadowOptions, type ShadowStats } from './shadow.js';
 import {
   PolicyEngineError,
@@ -102,6 +103,10 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
   const onFailOpen = options.onFailOpen;
   const build = createRequestBuilder(options.request);
   const shadow = options.shadow === undefined ? undefined : new ShadowEvaluator(options.shadow);
+  // Keys found without building the request: only useful with a cache, and only when nothing else
+  // (the shadow) needs the request of a hit.
+  const keys = cache !== undefined && shadow === undefined ? new DecisionKeyMemo() : undefined;
+  const situation = createSituationCoder(options.request);
   // Engine facts are read once and refreshed on bundle change, so the send path reads locals only.
   const profileOf = (): KeyProfile => engine.keyProfile ?? (engine.usesEntityIds === false ? NO_IDS_PROFILE : FULL_PROFILE);
   const engineName = engine.name;
@@ -111,6 +116,7 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     bundleHash = engine.bundleHash ?? '';
     profile = profileOf();
     cache?.clear();
+    keys?.clear();
   };
   const unsubscribes: (() => void)[] = [];
   if (engine.onBundleChange !== undefined) unsubscribes.push(engine.onBundleChange(refresh));
@@ -153,9 +159,10 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     return v;
   }
 
-  function decided(decision: PolicyDecision, cached: boolean, req: PolicyRequest, ctx: GovernanceContext): Verdict {
+  /** `req` is undefined only for hits found through the key memo, which exists only without a shadow. */
+  function decided(decision: PolicyDecision, cached: boolean, req: PolicyRequest | undefined, ctx: GovernanceContext): Verdict {
     ctx.annotations['policy'] = cached ? cachedAnnotation(decision) : { decision, cached: false };
-    shadow?.submit(req, decision, ctx.now);
+    if (shadow !== undefined && req !== undefined) shadow.submit(req, decision, ctx.now);
     return verdictOf(decision);
   }
 
@@ -226,18 +233,30 @@ export function createPolicyStage(options: PolicyStageOptions): PolicyStage {
     cache,
     shadow,
     evaluate(message: AgentMessage, ctx: GovernanceContext): Verdict | Promise<Verdict> {
-      const req = build(message, ctx, authority);
-      const key = decisionKey(engineName, bundleHash, req, profile);
+      const { sender, recipient } = ctx;
+      let code = -1;
+      let key: string | undefined;
+      if (keys !== undefined && sender !== undefined && recipient !== undefined) {
+        code = situation(message, ctx, authority);
+        if (code >= 0) key = keys.get(sender, recipient, message.messageType, code);
+      }
+      let req: PolicyRequest | undefined;
+      if (key === undefined) {
+        req = build(message, ctx, authority);
+        key = decisionKey(engineName, bundleHash, req, profile);
+        if (code >= 0) keys!.set(sender!, recipient!, message.messageType, code, key);
+      }
       if (cache !== undefined) {
         const hit = cache.get(key, ctx.now);
         if (hit !== undefined) return decided(hit, true, req, ctx);
         if (readRemote) {
-          return cache.getRemote(key, ctx.now).then((remote) =>
-            remote !== undefined ? decided(remote, true, req, ctx) : evaluateEngine(req, key, message, ctx),
+          const remoteKey = key;
+          return cache.getRemote(remoteKey, ctx.now).then((remote) =>
+            remote !== undefined ? decided(remote, true, req, ctx) : evaluateEngine(req ?? build(message, ctx, authority), remoteKey, message, ctx),
           );
         }
       }
-      return evaluateEngine(req, key, message, ctx);
+      return evaluateEngine(req ?? build(message, ctx, authority), key, message, ctx);
     },
     stats(): PolicyStageStats {
       return { ...counters, cache: cache?.stats(), shadow: shadow?.stats() };
