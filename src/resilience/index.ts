@@ -6,7 +6,7 @@ export { ChaosEngine, ChaosError, ChaosKind, MAX_CHAOS_DURATION_MS, chaosAllowed
 export type { ChaosOptions, ChaosScenario, ChaosScenarioSpec, ChaosStats, OutageController } from './chaos.js';
 export { guardChannel, guardDeliberationStore, guardJournal, guardPolicyStage, guardRedisTier, guardTextModel } from './guards.js';
 export type { GuardCounters } from './guards.js';
-export { HealthAggregator, HealthStatus, statusOf } from './health.js';
+export { HealthAggregator, HealthStatus, statusOf as healthStatusOf } from './health.js';
 export type { HealthListener, HealthOptions, HealthSnapshot, HealthStats } from './health.js';
 export { DEFAULT_RECOVERY_POLICY, RecoveryOrchestrator, RecoveryState, RecoveryStrategy, recoveryDelayMs, validateRecoveryPolicy } from './recovery.js';
 export type { HealthCheck, RecoveryOptions, RecoveryPolicy, RecoveryResult, RecoveryTaskView } from './recovery.js';

@@ -17,7 +17,7 @@ export {
 } from './config.js';
 export { Authenticator, Role, DEV_PRINCIPAL, sha256Hex, type Principal, type AuthStats } from './auth.js';
 export { signJwtHs256, verifyJwtHs256, type JwtClaims, type JwtVerifyOptions, type JwtResult } from './jwt.js';
-export { ServerErrorCode, statusOf } from './errors.js';
+export { ServerErrorCode, statusOf as httpStatusOf } from './errors.js';
 export { journalPort, type DeliberationPort, type JournalPort, type DeliberationItemView, type DeliberationResult, type ReviewerDecisionInput, type AgentVoteInput } from './ports.js';
 export { TokenBucket, BucketMap, Quotas, type QuotaStats } from './quotas.js';
 export { SessionManager, AgentSession, type SessionStats, type Delivery } from './sessions.js';

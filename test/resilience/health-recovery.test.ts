@@ -10,7 +10,7 @@ import {
   RecoveryState,
   RecoveryStrategy,
   recoveryDelayMs,
-  statusOf,
+  healthStatusOf as statusOf,
   validateRecoveryPolicy,
 } from '../../src/resilience/index.js';
 
