@@ -72,6 +72,27 @@ describe('decision key memo', () => {
     assert.equal(memo.get(b, a, 'command', 1), 'k4');
   });
 
+  it('answers as a plain map of every key set (property)', () => {
+    const senders = [{}, {}, {}];
+    const recipients = [{}, {}];
+    const op = fc.record({ set: fc.boolean(), s: fc.nat(2), r: fc.nat(1), a: fc.constantFrom('command', 'query'), c: fc.nat(2), key: fc.string({ maxLength: 3 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const memo = new DecisionKeyMemo(1_000);
+        const model = new Map<string, string>();
+        for (const o of ops) {
+          const id = `${o.s}/${o.r}/${o.a}/${o.c}`;
+          if (o.set) {
+            memo.set(senders[o.s]!, recipients[o.r]!, o.a, o.c, o.key);
+            model.set(id, o.key);
+          }
+          assert.equal(memo.get(senders[o.s]!, recipients[o.r]!, o.a, o.c), model.get(id));
+          assert.equal(memo.size, model.size);
+        }
+      }),
+    );
+  });
+
   it('the policy stage decides through the memo exactly as without it: every situation, hits and misses', async () => {
     // An engine that allows only during business hours at normal priority with an accepted hash,
     // and counts its evaluations: a memo giving a wrong key would return a wrong cached decision.
