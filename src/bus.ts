@@ -491,16 +491,25 @@ export class AgentBus {
   /** Sends one message to `toAgent`, or to one agent having `requiredCapabilities`. */
   send(input: MessageInput, options?: SendOptions): Promise<SendResult> {
     if (!this.running) return Promise.reject(notStarted('send'));
-    const result = this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
-    return isThenable(result) ? result : Promise.resolve(result);
+    try {
+      const result = this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
+      return isThenable(result) ? result : Promise.resolve(result);
+    } catch (error) {
+      // Only hostile options (a throwing getter) get here: the input's own reads are refusals.
+      return Promise.reject(error);
+    }
   }
 
   /** Sends one message to every agent of the tenant (optionally of a type or with a capability), sender excluded. */
   broadcast(input: MessageInput, filter: BroadcastFilter & SendOptions = {}): Promise<SendResult> {
     if (!this.running) return Promise.reject(notStarted('broadcast'));
-    const { awaitDelivery, ...rest } = filter;
-    const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0, released: false });
-    return isThenable(result) ? result : Promise.resolve(result);
+    try {
+      const { awaitDelivery, ...rest } = filter;
+      const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0, released: false });
+      return isThenable(result) ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Sends a message and waits for the response whose correlationId is this message's id. */
@@ -586,16 +595,22 @@ export class AgentBus {
     this.metricsCollector.sent++;
     if (this.stopping) return this.refuse(idOf(input), undefined, reject(RejectionCode.BUS_STOPPING, 'the bus is stopping'), undefined);
 
-    const pinned = checkPin(input, this.authority, now);
-    const t1 = timed ? nowNs() : 0;
-    if (timed) this.pinTimer.record(t1 - t0);
-    if (pinned !== undefined) return this.refuse(idOf(input), undefined, pinned, undefined);
-
-    const built = this.builder.build(input, now);
-    if (timed) this.schemaTimer.record(nowNs() - t1);
+    let built: AgentMessage | Reject;
+    try {
+      const pinned = checkPin(input, this.authority, now);
+      const t1 = timed ? nowNs() : 0;
+      if (timed) this.pinTimer.record(t1 - t0);
+      if (pinned !== undefined) return this.refuse(idOf(input), undefined, pinned, undefined);
+      built = this.builder.build(input, now);
+      if (timed) this.schemaTimer.record(nowNs() - t1);
+    } catch (error) {
+      // Reading the input ran the caller's code (a getter or proxy) and it threw: a refusal, not an exception.
+      return this.refuse(idOf(input), undefined, reject(RejectionCode.INVALID_MESSAGE, `the message could not be read: ${errorText(error)}`), undefined);
+    }
     if ('kind' in built) return this.refuse(idOf(input), undefined, built, undefined);
     const message = built;
     const ctx = this.newContext(now, this.builder.contentBytes, this.builder.idGenerated);
+    if (this.builder.contentBytesExact) ctx.contentBytesExact = true;
     this.metricsCollector.tenant(message.tenantId).sent++;
 
     const shedder = this.shedder;
@@ -930,8 +945,20 @@ function notStarted(operation: string): BusError {
 }
 
 function idOf(input: unknown): string {
-  const id = typeof input === 'object' && input !== null ? (input as { messageId?: unknown }).messageId : undefined;
-  return typeof id === 'string' && id.length <= 128 ? id : '';
+  try {
+    const id = typeof input === 'object' && input !== null ? (input as { messageId?: unknown }).messageId : undefined;
+    return typeof id === 'string' && id.length <= 128 ? id : '';
+  } catch {
+    return '';
+  }
+}
+
+function errorText(error: unknown): string {
+  try {
+    return (error instanceof Error ? error.message : String(error)).slice(0, 200);
+  } catch {
+    return 'unreadable error';
+  }
 }
 
 /**

@@ -12,8 +12,14 @@ export interface GovernanceContext {
   readonly now: number;
   /** True when the bus generated the messageId (a fresh UUID v4 cannot be a replay). */
   readonly idGenerated: boolean;
-  /** Serialized size estimate of content + payload + metadata (bytes; exact when near the limit). */
+  /**
+   * Size of content + payload + metadata serialized as JSON, in UTF-8 bytes: an upper bound (6
+   * bytes per UTF-16 unit) unless `contentBytesExact` — it is made exact near the size limit, and
+   * by any stage that needs the exact figure (the policy stage's size class, when the bound leaves
+   * it in doubt).
+   */
   contentBytes: number;
+  contentBytesExact?: boolean;
   sender: AgentRecord | undefined;
   /** The direct recipient (toAgent), when there is one. */
   recipient: AgentRecord | undefined;

@@ -179,3 +179,8 @@ function copyArray(arr: unknown[], depth: number, maxDepth: number): unknown[] |
 export function exactJsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
+
+/** Exact UTF-8 size of a message's content + payload + metadata as JSON (what GovernanceContext.contentBytes bounds). */
+export function exactContentBytes(content: unknown, payload: unknown, metadata: unknown): number {
+  return exactJsonBytes(content) + (payload === undefined ? 0 : exactJsonBytes(payload)) + (metadata === undefined ? 0 : exactJsonBytes(metadata));
+}

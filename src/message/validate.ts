@@ -2,7 +2,7 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RejectionCode } from '../errors.js';
 import { reject, type Reject } from '../governance/verdict.js';
 import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
-import { CONTENT_TOO_DEEP, exactJsonBytes, lastInvalidPath, lastSnapshotSize, snapshotJsonObject } from './content.js';
+import { CONTENT_TOO_DEEP, exactContentBytes, lastInvalidPath, lastSnapshotSize, snapshotJsonObject } from './content.js';
 import { issueMessageId } from './ids.js';
 import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
 import { normalizeTenantId } from './tenant.js';
@@ -54,6 +54,8 @@ export function describeSchemaError(error: ErrorObject | undefined): string {
  */
 export class MessageBuilder {
   contentBytes = 0;
+  /** Whether contentBytes is the exact size (else an upper bound). */
+  contentBytesExact = false;
   /** Whether the last built message got a generated messageId. */
   idGenerated = false;
   private refusal: Reject | undefined;
@@ -90,8 +92,10 @@ export class MessageBuilder {
       if (metadata === undefined) return this.refusal!;
       bytes += lastSnapshotSize();
     }
+    this.contentBytesExact = false;
     if (bytes > this.limits.maxContentBytes) {
-      bytes = exactJsonBytes(content) + (payload === undefined ? 0 : exactJsonBytes(payload)) + (metadata === undefined ? 0 : exactJsonBytes(metadata));
+      bytes = exactContentBytes(content, payload, metadata);
+      this.contentBytesExact = true;
       if (bytes > this.limits.maxContentBytes) {
         return reject(RejectionCode.MESSAGE_TOO_LARGE, `content, payload and metadata serialize to ${bytes} bytes; the limit is ${this.limits.maxContentBytes}`);
       }

@@ -1,5 +1,6 @@
 import type { GovernanceContext } from '../governance/stage.js';
 import { CONSTITUTIONAL_HASH } from '../message/constants.js';
+import { exactContentBytes } from '../message/content.js';
 import type { AgentMessage } from '../message/schema.js';
 import type { AgentRecord } from '../registry/types.js';
 import {
@@ -49,6 +50,19 @@ export function sizeClassOf(bytes: number, bounds: readonly [number, number, num
   return SIZE_CLASSES[sizeIndexOf(bytes, bounds)]!;
 }
 
+/**
+ * The size class of the message's content + payload + metadata. `ctx.contentBytes` is an upper
+ * bound unless marked exact: a bound in the smallest class settles it; otherwise the exact size
+ * is measured once and left in the context for the stages after this one.
+ */
+function sizeIndexFor(message: AgentMessage, ctx: GovernanceContext, bounds: readonly [number, number, number]): number {
+  const index = sizeIndexOf(ctx.contentBytes, bounds);
+  if (index === 0 || ctx.contentBytesExact === true) return index;
+  ctx.contentBytes = exactContentBytes(message.content, message.payload, message.metadata);
+  ctx.contentBytesExact = true;
+  return sizeIndexOf(ctx.contentBytes, bounds);
+}
+
 const hourOf = (local: number): number => Math.floor((local % DAY_MS) / HOUR_MS);
 const weekdayOf = (local: number): number => (Math.floor(local / DAY_MS) + 4) % 7;
 
@@ -84,7 +98,7 @@ export function createSituationCoder(options: RequestBuilderOptions = {}): Situa
     }
     const accepted = authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now);
     // Mixed radix: hash (< 64) · priority (4) · size class (4) · hour (24) · weekday (7) · accepted (2); < 2^21.
-    return ((((hashNumber * 4 + priority) * 4 + sizeIndexOf(ctx.contentBytes, bounds)) * 24 + hourOf(local)) * 7 + weekdayOf(local)) * 2 + (accepted ? 1 : 0);
+    return ((((hashNumber * 4 + priority) * 4 + sizeIndexFor(message, ctx, bounds)) * 24 + hourOf(local)) * 7 + weekdayOf(local)) * 2 + (accepted ? 1 : 0);
   };
 }
 
@@ -165,7 +179,7 @@ export function createRequestBuilder(options: RequestBuilderOptions = {}): Reque
     const local = ctx.now + offsetMs;
     const hash = message.constitutionalHash;
     const priority = message.priority;
-    const sizeClass = sizeClassOf(ctx.contentBytes, bounds);
+    const sizeClass = SIZE_CLASSES[sizeIndexFor(message, ctx, bounds)]!;
     const hour = hourOf(local);
     const weekday = weekdayOf(local);
     const labels = stringSet(message.metadata?.['labels']);

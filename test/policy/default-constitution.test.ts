@@ -132,3 +132,25 @@ describe('default constitution (policies/default)', () => {
     assert.deepEqual([...decision.policyIds].sort(), ['governance-role-required', 'sensitive-data-clearance', 'tenant-isolation']);
   });
 });
+
+describe('size classes through the bus: measured on the real size, not the bound', () => {
+  it('compliance-size-limit refuses from 100,000 real bytes, and only from there', async () => {
+    const { AgentBus } = await import('../../src/index.js');
+    const bus = new AgentBus({ impact: false });
+    await bus.start();
+    try {
+      await bus.registerAgent({ agentId: 'w1', tenantId: 'acme', agentType: 'worker' });
+      await bus.registerAgent({ agentId: 'w2', tenantId: 'acme', agentType: 'worker' });
+      bus.subscribe('w2', () => undefined);
+      const send = (chars: number) =>
+        bus.send({ fromAgent: 'w1', toAgent: 'w2', tenantId: 'acme', constitutionalHash: CONSTITUTIONAL_HASH, messageType: 'event', content: { text: 'a'.repeat(chars) } });
+      // {"text":"…"} is chars + 11 bytes: the 6-bytes-per-character bound put 17k–44k characters in 'huge'.
+      for (const chars of [1_000, 16_000, 20_000, 50_000, 99_988]) assert.equal((await send(chars)).status, 'delivered', `${chars} characters`);
+      const huge = await send(99_989);
+      assert.equal(huge.code, 'POLICY_DENIED');
+      assert.match(huge.reason ?? '', /compliance-size-limit/);
+    } finally {
+      await bus.stop();
+    }
+  });
+});

@@ -62,7 +62,8 @@ export function context(
   recipient: AgentRecord | undefined,
   opts: { now?: number; contentBytes?: number } = {},
 ): GovernanceContext {
-  return { now: opts.now ?? BUSINESS_HOURS, idGenerated: false, contentBytes: opts.contentBytes ?? 100, sender, recipient, annotations: {} };
+  // A size a test states is the exact size (as the bus marks it once measured).
+  return { now: opts.now ?? BUSINESS_HOURS, idGenerated: false, contentBytes: opts.contentBytes ?? 100, contentBytesExact: true, sender, recipient, annotations: {} };
 }
 
 /** The verdict of a stage that must have answered synchronously. */
