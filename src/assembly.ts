@@ -3,7 +3,7 @@ import { BusError, ErrorCode } from './errors.js';
 import type { GovernanceStage } from './governance/stage.js';
 import { DeliberationService, MemoryDeliberationStore, type DeliberationOptions } from './deliberation/index.js';
 import { CachedTextModel } from './impact/cached-model.js';
-import { createImpactStage, FASTTEXT_BACKENDS, KeywordModel, loadDefaultTextModel, type FastTextBackend, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
+import { createImpactStage, DEFAULT_IMPACT_THRESHOLD, DEFAULT_WEIGHTS, FACTOR_NAMES, FASTTEXT_BACKENDS, KeywordModel, loadDefaultTextModel, type FastTextBackend, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
 import { openJournal, type Journal, type JournalOptions } from './journal/index.js';
 import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
 import type { DecisionSink, HoldHandler } from './bus.js';
@@ -78,6 +78,43 @@ export function checkGovernanceOptions(options: GovernanceOptions): void {
     throw invalid("impact.model must be 'fasttext', 'keyword' or a TextModel with predict(text)");
   }
   if (impact && impact.backend !== undefined && !FASTTEXT_BACKENDS.includes(impact.backend)) throw invalid("impact.backend must be 'js' or 'wasm'");
+  if (impact) checkImpactOptions(impact);
+}
+
+const inUnitInterval = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 1;
+const isPositiveInteger = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
+
+/** The impact stage's own checks (RangeError at start) made at construction, as INVALID_OPTIONS naming the option. */
+function checkImpactOptions(impact: ImpactOptions): void {
+  for (const name of ['threshold', 'criticalPriorityBoost', 'highSemanticBoost'] as const) {
+    if (impact[name] !== undefined && !inUnitInterval(impact[name])) throw invalid(`impact.${name} must be a number within [0, 1]`);
+  }
+  for (const name of ['maxTrackedAgents', 'maxTextChars', 'textCacheSize'] as const) {
+    if (impact[name] !== undefined && !isPositiveInteger(impact[name])) throw invalid(`impact.${name} must be a positive integer`);
+  }
+  const tenants = impact.tenantThresholds;
+  if (tenants !== undefined) {
+    const entries = tenants instanceof Map ? [...tenants.entries()] : typeof tenants === 'object' && tenants !== null ? Object.entries(tenants) : undefined;
+    if (entries === undefined) throw invalid('impact.tenantThresholds must be an object or a Map of tenant id to threshold');
+    for (const [tenant, value] of entries) if (!inUnitInterval(value)) throw invalid(`impact.tenantThresholds.${tenant} must be a number within [0, 1]`);
+  }
+  const weights = impact.weights;
+  if (weights !== undefined) {
+    if (typeof weights !== 'object' || weights === null) throw invalid('impact.weights must be an object');
+    for (const [name, w] of Object.entries(weights)) {
+      if (!(FACTOR_NAMES as readonly string[]).includes(name)) throw invalid(`impact.weights.${name} is not a factor (${FACTOR_NAMES.join(', ')})`);
+      if (!(typeof w === 'number' && Number.isFinite(w) && w >= 0)) throw invalid(`impact.weights.${name} must be a finite number >= 0`);
+    }
+    const effective: Record<string, number> = { ...DEFAULT_WEIGHTS, ...weights };
+    if (!FACTOR_NAMES.some((name) => effective[name]! > 0)) throw invalid('impact.weights: at least one weight must be positive');
+  }
+  if (impact.timeZone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: impact.timeZone });
+    } catch {
+      throw invalid(`impact.timeZone ${JSON.stringify(impact.timeZone)} is not an IANA time zone`);
+    }
+  }
 }
 
 /** Opens the policy engine, the impact model, the journal and the deliberation service. */
@@ -119,8 +156,17 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
         model = new CachedTextModel(loaded.model, textCacheSize);
       } else model = choice;
       const threshold = stageOptions.threshold ?? numberSetting(constitution?.settings.impactThreshold);
-      impactStage = createImpactStage({ ...stageOptions, threshold, model });
-      stages.push(impactStage);
+      const stage = createImpactStage({ ...stageOptions, threshold, model });
+      if (stageOptions.threshold === undefined && constitution !== undefined) {
+        // No threshold option: the active bundle's impactThreshold applies, rotations included.
+        const manager = constitution;
+        const unfollow = manager.onChange((event) => {
+          if (event.type === 'activated') stage.setThreshold(numberSetting(manager.settings.impactThreshold) ?? DEFAULT_IMPACT_THRESHOLD);
+        });
+        opened.push(async () => unfollow());
+      }
+      impactStage = stage;
+      stages.push(stage);
     }
 
     let journal: DecisionSink | undefined;

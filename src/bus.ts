@@ -180,6 +180,9 @@ export class AgentBus {
   private readonly coreStages: readonly GovernanceStage[];
   private readonly governanceOptions: GovernanceOptions;
   private governance: Governance | undefined;
+  /** The default screen, when no `screen` option was given: the constitution's `screen` setting turns it on and off. */
+  private bundleScreen: ScreenStage | undefined;
+  private unfollowBundle: (() => void) | undefined;
   private readonly seen: DuplicateWindow;
   private readonly delivery: DeliveryManager;
   private readonly replies = new ReplyTracker();
@@ -261,7 +264,9 @@ export class AgentBus {
     const stages: GovernanceStage[] = [new FreshnessStage(this.seen), new TenantStage(this.registry)];
     if (options.screen !== false) {
       try {
-        stages.push(new ScreenStage(typeof options.screen === 'object' && options.screen !== null ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1));
+        const screen = new ScreenStage(typeof options.screen === 'object' && options.screen !== null ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1);
+        if (options.screen === undefined) this.bundleScreen = screen;
+        stages.push(screen);
       } catch (error) {
         throw invalidOption(`screen: ${(error as Error).message}`);
       }
@@ -321,6 +326,18 @@ export class AgentBus {
     const stages = kit === undefined ? governance.stages : governance.stages.map((stage) => (stage === governance.policyStage ? kit.policyStage(stage) : stage));
     this.pipeline = new GovernancePipeline([...this.coreStages, ...stages]);
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
+    const constitution = governance.constitution;
+    const screen = this.bundleScreen;
+    if (screen !== undefined && constitution !== undefined) {
+      // No screen option given: the active bundle's `screen` setting decides, rotations included.
+      const follow = (): void => {
+        screen.enabled = constitution.settings.screen !== false;
+      };
+      follow();
+      this.unfollowBundle = constitution.onChange((event) => {
+        if (event.type === 'activated') follow();
+      });
+    }
     this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
     kit?.start();
     if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir, { compactAfterBytes: this.ledgerCompactAfterBytes });
@@ -399,7 +416,10 @@ export class AgentBus {
    * share one stop.
    */
   stop(): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    if (!this.running) {
+      // A stop asked for while starting applies once the start is done (a failed start left nothing running).
+      return this.startPromise === undefined ? Promise.resolve() : this.startPromise.then(() => this.stop(), () => undefined);
+    }
     this.stopPromise ??= this.shutdown().finally(() => {
       this.stopPromise = undefined;
     });
@@ -417,6 +437,8 @@ export class AgentBus {
     await this.resilienceKit?.stop();
     this.delivery.ledger?.close();
     this.delivery.ledger = undefined;
+    this.unfollowBundle?.();
+    this.unfollowBundle = undefined;
     await this.governance?.close();
     this.running = false;
     this.stopping = false;

@@ -30,6 +30,8 @@ export interface ImpactStage extends GovernanceStage {
   readonly scorer: ImpactScorer;
   /** The threshold that applies to a tenant. */
   thresholdFor(tenantId: string): number;
+  /** Replaces the default threshold (tenants with their own keep theirs); a RangeError outside [0, 1]. */
+  setThreshold(value: number): void;
 }
 
 function checkedThreshold(label: string, value: number): number {
@@ -44,7 +46,7 @@ function checkedThreshold(label: string, value: number): number {
  */
 export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage {
   const scorer = options.scorer ?? new ImpactScorer(options);
-  const defaultThreshold = checkedThreshold('threshold', options.threshold ?? DEFAULT_IMPACT_THRESHOLD);
+  let defaultThreshold = checkedThreshold('threshold', options.threshold ?? DEFAULT_IMPACT_THRESHOLD);
   const perTenant = new Map<string, number>();
   const entries = options.tenantThresholds instanceof Map ? options.tenantThresholds.entries() : Object.entries(options.tenantThresholds ?? {});
   for (const [tenant, value] of entries) {
@@ -72,6 +74,9 @@ export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage
     name: 'impact',
     scorer,
     thresholdFor,
+    setThreshold(value) {
+      defaultThreshold = checkedThreshold('threshold', value);
+    },
     evaluate(message, ctx) {
       const result = scorer.score(message, { now: ctx.now, sender: ctx.sender });
       if (isThenable(result)) return result.then((r) => decide(message, ctx, r));

@@ -44,6 +44,8 @@ export const DEFAULT_SCREEN_PATTERNS: readonly ScreenPattern[] = [...PROMPT_INJE
  */
 export class ScreenStage implements GovernanceStage {
   readonly name = 'screen';
+  /** Off: every message passes unscreened (a constitution bundle's `screen: false`). */
+  enabled = true;
   private readonly combined: RegExp | undefined;
   private readonly patterns: readonly ScreenPattern[];
   private readonly maxDepth: number;
@@ -64,6 +66,7 @@ export class ScreenStage implements GovernanceStage {
   }
 
   evaluate(message: AgentMessage): Verdict {
+    if (!this.enabled) return PROCEED;
     let hit = this.scan(message.content, 0);
     if (hit === undefined && message.payload !== undefined) hit = this.scan(message.payload, 0);
     if (hit === undefined) return PROCEED;
