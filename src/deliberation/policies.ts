@@ -135,7 +135,8 @@ export function selectPolicyId(
   options: PolicySelectionOptions,
 ): string {
   if (explicit !== undefined) return explicit;
-  const byType = options.byMessageType?.[messageType];
+  // Own entries only: a message type such as 'constructor' or '__proto__' must not find Object.prototype's members.
+  const byType = options.byMessageType !== undefined && Object.hasOwn(options.byMessageType, messageType) ? options.byMessageType[messageType] : undefined;
   if (byType !== undefined) return byType;
   if (score !== undefined) return policyIdForScore(score);
   return options.withoutScore ?? 'high_risk_action';

@@ -293,9 +293,11 @@ export class DeliberationService {
     return { deliberationId: item.id };
   }
 
-  private newItem(req: HoldRequest): DeliberationItem {
+  private newItem(input: HoldRequest): DeliberationItem {
+    const req = checkHoldRequest(input);
+    const digest = digestOf(req.message);
     const now = this.clock.now();
-    const details = req.details;
+    const details = req.details ?? undefined;
     const impact = impactOf(req.impact) ?? impactOf(details?.impact) ?? impactOf(req.annotations?.impact);
     const explicitId = details?.approvalPolicy ?? req.annotations?.approvalPolicy;
     const explicit = typeof explicitId === 'string' ? explicitId : undefined;
@@ -321,12 +323,12 @@ export class DeliberationService {
       tenantId: req.message.tenantId,
       status: auto ? ItemStatus.APPROVED : ItemStatus.PENDING,
       message: req.message,
-      messageDigest: messageDigest(req.message),
+      messageDigest: digest,
       constitutionalHash: req.message.constitutionalHash,
       reason: req.reason,
       impact,
       policyDecision: req.policy ?? req.annotations?.policy,
-      details: req.details,
+      details,
       requirements,
       decisions: [],
       votes: [],
@@ -376,12 +378,13 @@ export class DeliberationService {
     return this.decide(id, decision, 'reject');
   }
 
-  private decide(id: string, input: ReviewerDecision, kind: 'approve' | 'reject'): DecisionResult {
-    const item = this.items.get(id);
-    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${id}`);
+  private decide(id: string, decision: ReviewerDecision, kind: 'approve' | 'reject'): DecisionResult {
+    const item = this.lookup(id);
+    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${describeId(id)}`);
     if (this.closed) return refused(DecisionCode.CLOSED, 'deliberation service is closed');
     if (!isOpen(item.status)) return refused(DecisionCode.CONFLICT, `item is already ${item.status}`);
     if (this.expiredNow(item)) return refused(DecisionCode.CONFLICT, 'the deadline has passed');
+    const input: Partial<Record<keyof ReviewerDecision, unknown>> = fieldsOf(decision);
     const req = item.requirements;
     const reviewerId = typeof input.reviewerId === 'string' ? input.reviewerId.trim() : '';
     if (reviewerId === '') return refused(DecisionCode.REVIEWER_REQUIRED, 'reviewerId is required');
@@ -395,7 +398,7 @@ export class DeliberationService {
     if (item.decisions.some((d) => d.reviewerId === reviewerId)) {
       return refused(DecisionCode.DUPLICATE_DECISION, `${reviewerId} already decided on this item`);
     }
-    const roles = Array.isArray(input.roles) ? input.roles.filter((r) => typeof r === 'string') : [];
+    const roles = Array.isArray(input.roles) ? input.roles.filter((r): r is string => typeof r === 'string') : [];
     if (req.requiredRoles.length > 0 && !roles.some((r) => req.requiredRoles.includes(r))) {
       return refused(DecisionCode.ROLE_REQUIRED, `one of the roles ${req.requiredRoles.join(', ')} is required`);
     }
@@ -413,7 +416,7 @@ export class DeliberationService {
         return refused(DecisionCode.FATIGUE, `${reviewerId} approved more than ${this.fatigue.options.maxApprovals} items within ${this.fatigue.options.windowMs} ms`);
       }
     }
-    const decision: Decision = {
+    const recorded: Decision = {
       reviewerId,
       decision: kind,
       reason,
@@ -423,7 +426,7 @@ export class DeliberationService {
       at: now,
       ...(flagged ? { fatigueFlagged: true } : {}),
     };
-    const decisions = [...item.decisions, decision];
+    const decisions = [...item.decisions, recorded];
     let status: ItemStatus = item.status === ItemStatus.PENDING ? ItemStatus.UNDER_REVIEW : item.status;
     let outcome: Outcome | undefined;
     if (kind === 'reject') {
@@ -446,8 +449,9 @@ export class DeliberationService {
     return result;
   }
 
-  private checkBinding(item: DeliberationItem, input: { tenantId?: string; messageDigest?: string; constitutionalHash?: string }): DecisionResult | undefined {
-    if (input.tenantId !== undefined && input.tenantId.trim().toLowerCase() !== item.tenantId) {
+  /** A binding that is given must be a string equal to the item's; anything else (null, a number) is a mismatch. */
+  private checkBinding(item: DeliberationItem, input: { tenantId?: unknown; messageDigest?: unknown; constitutionalHash?: unknown }): DecisionResult | undefined {
+    if (input.tenantId !== undefined && (typeof input.tenantId !== 'string' || input.tenantId.trim().toLowerCase() !== item.tenantId)) {
       return refused(DecisionCode.TENANT_MISMATCH, 'the item belongs to another tenant');
     }
     if (input.messageDigest === undefined) {
@@ -463,29 +467,32 @@ export class DeliberationService {
 
   // ---------------------------------------------------------------- agent votes
 
-  vote(id: string, input: AgentVoteInput): DecisionResult {
-    const item = this.items.get(id);
-    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${id}`);
+  vote(id: string, vote: AgentVoteInput): DecisionResult {
+    const item = this.lookup(id);
+    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${describeId(id)}`);
     if (this.closed) return refused(DecisionCode.CLOSED, 'deliberation service is closed');
     if (!isOpen(item.status)) return refused(DecisionCode.CONFLICT, `item is already ${item.status}`);
     if (this.expiredNow(item)) return refused(DecisionCode.CONFLICT, 'the deadline has passed');
     const election = item.requirements.election;
     if (election === undefined) return refused(DecisionCode.NO_ELECTION, 'this item has no agent election');
+    const input: Partial<Record<keyof AgentVoteInput, unknown>> = fieldsOf(vote);
     if (input.vote !== 'approve' && input.vote !== 'reject' && input.vote !== 'abstain') {
       return refused(DecisionCode.INVALID_VOTE, 'vote must be approve, reject or abstain');
     }
+    const choice: VoteChoice = input.vote;
     const agentId = typeof input.agentId === 'string' ? input.agentId : '';
     if (!election.participants.includes(agentId)) return refused(DecisionCode.NOT_A_PARTICIPANT, `${agentId} is not a participant of this election`);
     if (item.votes.some((v) => v.agentId === agentId)) return refused(DecisionCode.ALREADY_VOTED, `${agentId} already voted`);
     const key = this.voterKeys.get(agentId);
     if (key !== undefined || this.options.requireSignedVotes === true) {
       if (key === undefined) return refused(DecisionCode.BAD_SIGNATURE, `${agentId} has no registered key and votes must be signed`);
-      if (input.signature === undefined || !verifyVote(key, item.id, item.messageDigest, input.vote, input.signature)) {
+      if (typeof input.signature !== 'string' || !verifyVote(key, item.id, item.messageDigest, choice, input.signature)) {
         return refused(DecisionCode.BAD_SIGNATURE, 'the vote signature does not verify for this item, message digest and vote');
       }
     }
     const now = this.clock.now();
-    const votes = [...item.votes, { agentId, vote: input.vote, reason: input.reason?.slice(0, MAX_REASON), signed: key !== undefined, at: now }];
+    const reason = typeof input.reason === 'string' ? input.reason.slice(0, MAX_REASON) : undefined;
+    const votes = [...item.votes, { agentId, vote: choice, reason, signed: key !== undefined, at: now }];
     const t = tally(election, votes);
     let status: ItemStatus = item.status === ItemStatus.PENDING ? ItemStatus.UNDER_REVIEW : item.status;
     let outcome: Outcome | undefined;
@@ -504,7 +511,7 @@ export class DeliberationService {
       if (item.status === ItemStatus.PENDING) this.emit(DeliberationEventType.UNDER_REVIEW, next, undefined);
       this.emit(DeliberationEventType.VOTE, next, {
         agentId,
-        vote: input.vote,
+        vote: choice,
         signed: key !== undefined,
         approvals: t.approvals,
         rejections: t.rejections,
@@ -519,7 +526,7 @@ export class DeliberationService {
 
   /** Current tally of an item's election, or undefined without one. */
   election(id: string): ReturnType<typeof tally> | undefined {
-    const item = this.items.get(id);
+    const item = this.lookup(id);
     if (item?.requirements.election === undefined) return undefined;
     return tally(item.requirements.election, item.votes);
   }
@@ -540,11 +547,12 @@ export class DeliberationService {
 
   // ---------------------------------------------------------------- cancel
 
-  cancel(id: string, by: CancelRequest): DecisionResult {
-    const item = this.items.get(id);
-    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${id}`);
+  cancel(id: string, request: CancelRequest): DecisionResult {
+    const item = this.lookup(id);
+    if (item === undefined) return refused(DecisionCode.NOT_FOUND, `no deliberation item ${describeId(id)}`);
     if (this.closed) return refused(DecisionCode.CLOSED, 'deliberation service is closed');
     if (!isOpen(item.status)) return refused(DecisionCode.CONFLICT, `item is already ${item.status}`);
+    const by: Partial<Record<keyof CancelRequest, unknown>> = fieldsOf(request);
     const reviewerId = typeof by.reviewerId === 'string' ? by.reviewerId.trim() : '';
     if (reviewerId === '') return refused(DecisionCode.REVIEWER_REQUIRED, 'reviewerId is required');
     const reason = typeof by.reason === 'string' ? by.reason.trim().slice(0, MAX_REASON) : '';
@@ -562,14 +570,19 @@ export class DeliberationService {
   // ---------------------------------------------------------------- reading
 
   get(id: string): DeliberationItem | undefined {
-    return this.items.get(id);
+    return this.lookup(id);
   }
 
-  /** Oldest first; the cursor is opaque (the last item's position). */
-  list(q: ListQuery = {}): ListPage {
-    const limit = Math.min(1000, Math.max(1, Math.floor(q.limit ?? 100)));
-    const tenant = q.tenantId?.trim().toLowerCase();
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  /**
+   * Oldest first; the cursor is opaque (the last item's position). A malformed query never throws:
+   * a limit that is not a number is the default, a cursor that is not one starts at the beginning,
+   * and a tenantId that is not a string matches no item.
+   */
+  list(query: ListQuery = {}): ListPage {
+    const q: Partial<Record<keyof ListQuery, unknown>> = fieldsOf(query);
+    const limit = typeof q.limit === 'number' && !Number.isNaN(q.limit) ? Math.min(1000, Math.max(1, Math.floor(q.limit))) : 100;
+    const tenant = q.tenantId === undefined ? undefined : typeof q.tenantId === 'string' ? q.tenantId.trim().toLowerCase() : null;
+    const after = typeof q.cursor === 'string' ? decodeCursor(q.cursor) : undefined;
     const matched: DeliberationItem[] = [];
     for (const item of this.items.values()) {
       if (tenant !== undefined && item.tenantId !== tenant) continue;
@@ -581,6 +594,11 @@ export class DeliberationService {
     const page = matched.slice(0, limit);
     const last = page[page.length - 1];
     return { items: page, nextCursor: matched.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : undefined };
+  }
+
+  /** The item with this id; undefined for an unknown id or one that is not a string. */
+  private lookup(id: unknown): DeliberationItem | undefined {
+    return typeof id === 'string' ? this.items.get(id) : undefined;
   }
 
   // ---------------------------------------------------------------- callbacks
@@ -1124,6 +1142,57 @@ function impactOf(value: unknown): DeliberationItem['impact'] {
     for (const [k, f] of Object.entries(v.factors)) if (typeof f === 'number' && Number.isFinite(f)) factors[k] = f;
   }
   return { score: v.score, factors };
+}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * The fields of a caller's argument: the object itself, or no fields at all when it is missing or
+ * not an object (`approve(id)`, `vote(id, null)`), so every check answers with its own code
+ * (REVIEWER_REQUIRED, INVALID_VOTE, ...) instead of a TypeError.
+ */
+function fieldsOf<T extends object>(value: T | null | undefined): Partial<Record<keyof T, unknown>> {
+  return typeof value === 'object' && value !== null ? (value as Partial<Record<keyof T, unknown>>) : (NO_FIELDS as Partial<Record<keyof T, unknown>>);
+}
+
+/** An id for a refusal reason; never throws (an object without a prototype has no string form). */
+function describeId(id: unknown): string {
+  if (typeof id === 'string') return id.length > 200 ? `${id.slice(0, 200)}…` : id;
+  if (typeof id === 'number' || typeof id === 'boolean' || typeof id === 'bigint' || id === null || id === undefined) return String(id);
+  return `(${typeof id})`;
+}
+
+const MESSAGE_STRING_FIELDS = ['messageId', 'fromAgent', 'tenantId', 'messageType', 'constitutionalHash'] as const;
+
+/**
+ * The hold request, checked far enough that the item can be built and stored: an object with a
+ * message (an object whose ids, tenant, type and constitution hash are strings), a string reason,
+ * and `details` / `annotations` that are objects when given. Anything else is a programming error
+ * of the caller: BusError INVALID_ARGUMENT (nothing is held).
+ */
+function checkHoldRequest(req: unknown): HoldRequest {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new BusError(ErrorCode.INVALID_ARGUMENT, 'hold request must be an object { message, reason }');
+  const r = req as Partial<Record<keyof HoldRequest, unknown>>;
+  const message = r.message;
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new BusError(ErrorCode.INVALID_ARGUMENT, 'hold request.message must be a message object');
+  for (const field of MESSAGE_STRING_FIELDS) {
+    if (typeof (message as Record<string, unknown>)[field] !== 'string') throw new BusError(ErrorCode.INVALID_ARGUMENT, `hold request.message.${field} must be a string`);
+  }
+  if (typeof r.reason !== 'string') throw new BusError(ErrorCode.INVALID_ARGUMENT, 'hold request.reason must be a string');
+  for (const field of ['details', 'annotations'] as const) {
+    const v = r[field];
+    if (v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new BusError(ErrorCode.INVALID_ARGUMENT, `hold request.${field} must be an object`);
+  }
+  return req as HoldRequest;
+}
+
+/** The message digest; a message JSON cannot hold (BigInt, cycles) is INVALID_ARGUMENT. */
+function digestOf(message: AgentMessage): string {
+  try {
+    return messageDigest(message);
+  } catch (err) {
+    throw new BusError(ErrorCode.INVALID_ARGUMENT, `hold request.message cannot be digested: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 function parseElection(value: unknown): ElectionSpec | undefined {

@@ -4,7 +4,7 @@ import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { ChaosEngine } from '../resilience/chaos.js';
 import type { BreakerRegistry } from '../resilience/registry.js';
 import type { DeliveryLedger } from './ledger.js';
-import { Mailbox, type Delivery, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
+import { Mailbox, type Delivery, type DeliveryOutcome, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
 
 export interface DeliveryOptions {
   /** Messages one agent's inbox holds before refusing with BACKPRESSURE (default 10,000). */
@@ -36,7 +36,10 @@ export interface DeliveryStats {
 /**
  * Owns every agent's mailbox and the one sweep timer that times out async handlers: a deadline
  * per delivery is a timestamp, checked by a single timer that runs only while async handlers are
- * in flight.
+ * in flight. The timer keeps the process alive only while a sender awaits a delivery outcome
+ * (`awaitDelivery`): a hung handler must still be answered with TIMEOUT when nothing else keeps
+ * the event loop running, while a bus with only fire-and-forget deliveries in flight (or a
+ * stopped one) must not hold the process open.
  */
 export class DeliveryManager implements MailboxHooks {
   readonly handlerTimeoutMs: number;
@@ -44,6 +47,8 @@ export class DeliveryManager implements MailboxHooks {
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly asyncInFlight = new Map<Delivery, Mailbox>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Accepted deliveries whose outcome a sender awaits and that have not settled yet (queued or in a handler). */
+  private awaited = 0;
   private readonly failureListener: DeliveryOptions['onFailure'];
   private handlerTimeouts = 0;
   private discardedOnRemoval = 0;
@@ -99,7 +104,7 @@ export class DeliveryManager implements MailboxHooks {
     let mailbox = this.mailboxes.get(agentId);
     if (mailbox === undefined || mailbox.tenantId !== tenantId) {
       mailbox?.close();
-      mailbox = new Mailbox(agentId, tenantId, this.inboxCapacity, this);
+      mailbox = new AwaitTrackingMailbox(agentId, tenantId, this.inboxCapacity, this);
       this.mailboxes.set(agentId, mailbox);
       if (this.ledger !== undefined) {
         const recovered = this.ledger.takePending(agentId, tenantId);
@@ -153,8 +158,34 @@ export class DeliveryManager implements MailboxHooks {
     if (this.sweepTimer === undefined) {
       const every = Math.max(10, Math.min(1000, Math.floor(this.handlerTimeoutMs / 4)));
       this.sweepTimer = setInterval(() => this.sweep(), every);
-      this.sweepTimer.unref();
+      if (this.awaited === 0) this.sweepTimer.unref();
     }
+  }
+
+  /**
+   * A sender started awaiting a delivery outcome. While any is awaited, the sweep timer is ref'd:
+   * the outcome may be a TIMEOUT only the sweep produces (the awaited delivery hangs in a handler,
+   * or waits in the inbox behind one that does). Conservative across mailboxes: an awaited
+   * delivery that nothing will settle (queued for a subscriber that has gone) keeps the process
+   * alive at most until the handlers now in flight have settled or timed out.
+   */
+  awaitStarted(): void {
+    if (this.awaited++ === 0) this.sweepTimer?.ref();
+  }
+
+  /** The awaited outcome was settled (or the delivery was refused). */
+  awaitEnded(): void {
+    if (--this.awaited === 0) this.sweepTimer?.unref();
+  }
+
+  /** Accepted deliveries a sender awaits (`awaitDelivery`) that have not settled yet. */
+  get awaitedOutcomes(): number {
+    return this.awaited;
+  }
+
+  /** Whether the handler-timeout sweep currently keeps the process alive (tests). */
+  get sweepKeepsAlive(): boolean {
+    return this.sweepTimer?.hasRef() ?? false;
   }
 
   untrackAsync(delivery: Delivery): void {
@@ -198,5 +229,36 @@ export class DeliveryManager implements MailboxHooks {
       pausedSubscribers: this.paused,
       subscriberPauses: this.pauses,
     };
+  }
+}
+
+/** A mailbox that tells the manager while a sender awaits one of its delivery outcomes. */
+class AwaitTrackingMailbox extends Mailbox {
+  constructor(
+    agentId: string,
+    tenantId: string,
+    capacity: number,
+    private readonly manager: DeliveryManager,
+  ) {
+    super(agentId, tenantId, capacity, manager);
+  }
+
+  override offer(message: AgentMessage, settle: ((outcome: DeliveryOutcome) => void) | undefined): RejectionCode | undefined {
+    if (settle === undefined) return super.offer(message, undefined);
+    const manager = this.manager;
+    let awaiting = true;
+    manager.awaitStarted();
+    const refused = super.offer(message, (outcome) => {
+      if (awaiting) {
+        awaiting = false;
+        manager.awaitEnded();
+      }
+      settle(outcome);
+    });
+    if (refused !== undefined && awaiting) {
+      awaiting = false;
+      manager.awaitEnded();
+    }
+    return refused;
   }
 }

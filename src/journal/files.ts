@@ -37,38 +37,45 @@ const CHUNK_BYTES = 64 * 1024;
 /**
  * Lines of a file from first to last, streamed. Splits on the newline byte itself rather than
  * through readline so that each line's hash is over the exact bytes on disk, even when they are
- * not valid UTF-8.
+ * not valid UTF-8. A line longer than a chunk is kept as its pieces and joined once, at its end:
+ * reading stays linear in the line's length.
  */
-export async function* readLinesForward(path: string): AsyncGenerator<LineChunk & { lineNo: number }> {
-  let carry: Buffer = Buffer.alloc(0);
-  let carryOffset = 0;
+export async function* readLinesForward(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<LineChunk & { lineNo: number }> {
+  /** The current line's bytes from earlier chunks. */
+  let pieces: Buffer[] = [];
+  let lineOffset = 0;
+  let chunkOffset = 0;
   let lineNo = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES })) {
-    const data: Buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {
     let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      yield { bytes: data.subarray(start, nl), offset: carryOffset + start, terminated: true, lineNo: ++lineNo };
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      const bytes = pieces.length === 0 ? chunk.subarray(start, nl) : Buffer.concat([...pieces, chunk.subarray(start, nl)]);
+      pieces = [];
+      yield { bytes, offset: lineOffset, terminated: true, lineNo: ++lineNo };
       start = nl + 1;
+      lineOffset = chunkOffset + start;
     }
-    carryOffset += start;
-    carry = Buffer.from(data.subarray(start));
+    if (start < chunk.length) pieces.push(chunk.subarray(start));
+    chunkOffset += chunk.length;
   }
-  if (carry.length > 0) yield { bytes: carry, offset: carryOffset, terminated: false, lineNo: lineNo + 1 };
+  if (pieces.length > 0) yield { bytes: Buffer.concat(pieces), offset: lineOffset, terminated: false, lineNo: lineNo + 1 };
 }
 
 /**
  * Lines of a file from last to first, reading fixed-size blocks from the end, so that finding the
- * chain head or the last N records does not read a whole 64 MiB file.
+ * chain head or the last N records does not read a whole 64 MiB file. As forward, a long line is
+ * kept as its pieces until its start is found.
  */
-export async function* readLinesBackward(path: string): AsyncGenerator<LineChunk> {
+export async function* readLinesBackward(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<LineChunk> {
   const handle = await open(path, 'r');
   try {
     const size = (await handle.stat()).size;
     let position = size;
-    let carry: Buffer = Buffer.alloc(0);
+    /** The current line's bytes from later blocks, last piece first. */
+    let pieces: Buffer[] = [];
     let atEnd = true;
     while (position > 0) {
-      const length = Math.min(CHUNK_BYTES, position);
+      const length = Math.min(chunkBytes, position);
       position -= length;
       const block = Buffer.allocUnsafe(length);
       let read = 0;
@@ -77,21 +84,18 @@ export async function* readLinesBackward(path: string): AsyncGenerator<LineChunk
         if (bytesRead === 0) throw new Error(`${path}: file shrank while reading`);
         read += bytesRead;
       }
-      const data = carry.length > 0 ? Buffer.concat([block, carry]) : block;
-      let end = data.length;
-      for (let nl = end > 0 ? data.lastIndexOf(10, end - 1) : -1; nl !== -1; nl = end > 0 ? data.lastIndexOf(10, end - 1) : -1) {
-        if (atEnd) {
-          atEnd = false;
-          if (end > nl + 1) yield { bytes: Buffer.from(data.subarray(nl + 1, end)), offset: position + nl + 1, terminated: false };
-        } else {
-          yield { bytes: Buffer.from(data.subarray(nl + 1, end)), offset: position + nl + 1, terminated: true };
-        }
+      let end = length;
+      for (let nl = end > 0 ? block.lastIndexOf(10, end - 1) : -1; nl !== -1; nl = end > 0 ? block.lastIndexOf(10, end - 1) : -1) {
+        const bytes = Buffer.concat([block.subarray(nl + 1, end), ...pieces.reverse()]);
+        pieces = [];
+        // The bytes after the file's last newline are an unterminated line; nothing there, no line.
+        if (!atEnd || bytes.length > 0) yield { bytes, offset: position + nl + 1, terminated: !atEnd };
+        atEnd = false;
         end = nl;
       }
-      carry = Buffer.from(data.subarray(0, end));
+      if (end > 0) pieces.push(block.subarray(0, end));
     }
-    if (!atEnd) yield { bytes: carry, offset: 0, terminated: true };
-    else if (carry.length > 0) yield { bytes: carry, offset: 0, terminated: false };
+    if (pieces.length > 0 || !atEnd) yield { bytes: Buffer.concat(pieces.reverse()), offset: 0, terminated: !atEnd };
   } finally {
     await handle.close();
   }

@@ -78,7 +78,25 @@ function positiveInteger(options: JournalOptions, name: IntegerOption, fallback:
   return value;
 }
 
+const SINK_METHODS = ['open', 'write', 'sync', 'close', 'readTail', 'stats'] as const;
+
+function isSink(value: unknown): value is JournalSink {
+  return typeof value === 'object' && value !== null && SINK_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
+function optionType(options: JournalOptions, name: 'includeContent' | 'now' | 'onError', type: 'boolean' | 'function'): void {
+  const value = options[name];
+  if (value !== undefined && typeof value !== type) throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option ${name} must be a ${type}`);
+}
+
 function resolveConfig(options: JournalOptions): JournalConfig {
+  if (typeof options !== 'object' || options === null) throw new BusError(ErrorCode.INVALID_OPTIONS, 'journal options must be an object with a dir (or a sink)');
+  if (options.sink !== undefined && !isSink(options.sink)) {
+    throw new BusError(ErrorCode.INVALID_OPTIONS, `journal option sink must be a JournalSink (${SINK_METHODS.join(', ')})`);
+  }
+  optionType(options, 'includeContent', 'boolean');
+  optionType(options, 'now', 'function');
+  optionType(options, 'onError', 'function');
   if (options.sink === undefined && (typeof options.dir !== 'string' || options.dir.length === 0)) {
     throw new BusError(ErrorCode.INVALID_OPTIONS, 'journal needs a dir (or a sink)');
   }

@@ -1,4 +1,5 @@
 import { messageDigestText } from '../message/digest.js';
+import type { AgentMessage } from '../message/schema.js';
 import type { JournalEntry } from './types.js';
 
 /**
@@ -13,35 +14,71 @@ export function digestTail(digest: string): string {
   return ',"digest":"' + digest + '"}';
 }
 
-/** The record's fields in line order; undefined ones are left out of the line. */
+/**
+ * A field whose getter (or proxy trap) threw: recorded as `{"unserializable":"<reason>"}`, as a
+ * value JSON.stringify refuses is, so that the entry is still recorded with what could be read.
+ */
+class Unreadable {
+  readonly unserializable: string;
+
+  constructor(error: unknown) {
+    this.unserializable = errorText(error);
+  }
+}
+
+function read<T>(get: () => T): T | Unreadable {
+  try {
+    return get();
+  } catch (error) {
+    return new Unreadable(error);
+  }
+}
+
+type MessageDefault = 'tenantId' | 'messageId' | 'fromAgent' | 'toAgent' | 'constitutionalHash';
+
+/** The entry's own field, else the message's (when the message could be read). */
+function withDefault(entry: JournalEntry, message: AgentMessage | null | undefined, key: MessageDefault): string | Unreadable | undefined {
+  const own = read(() => entry[key]);
+  return own ?? (message === undefined || message === null ? undefined : read(() => message[key]));
+}
+
+/** The record's fields in line order; undefined ones are left out of the line. Never throws: a field that cannot be read is recorded as such. */
 function recordObject(seq: number, entry: JournalEntry, includeContent: boolean, digestError: string | undefined) {
-  const message = entry.message;
+  let message: AgentMessage | undefined;
+  let content: AgentMessage | Unreadable | undefined;
+  try {
+    message = entry.message;
+    content = message;
+  } catch (error) {
+    content = new Unreadable(error);
+  }
   return {
     seq,
-    type: entry.type,
-    at: entry.at,
-    tenantId: entry.tenantId ?? message?.tenantId,
-    messageId: entry.messageId ?? message?.messageId,
-    fromAgent: entry.fromAgent ?? message?.fromAgent,
-    toAgent: entry.toAgent ?? message?.toAgent,
-    recipients: entry.recipients,
-    code: entry.code,
-    reason: entry.reason,
-    constitutionalHash: entry.constitutionalHash ?? message?.constitutionalHash,
-    details: entry.details,
-    message: includeContent ? message : undefined,
-    digest: entry.digest,
+    type: read(() => entry.type),
+    at: read(() => entry.at),
+    tenantId: withDefault(entry, message, 'tenantId'),
+    messageId: withDefault(entry, message, 'messageId'),
+    fromAgent: withDefault(entry, message, 'fromAgent'),
+    toAgent: withDefault(entry, message, 'toAgent'),
+    recipients: read(() => entry.recipients),
+    code: read(() => entry.code),
+    reason: read(() => entry.reason),
+    constitutionalHash: withDefault(entry, message, 'constitutionalHash'),
+    details: read(() => entry.details),
+    message: includeContent ? content : undefined,
+    digest: read(() => entry.digest),
     digestError,
   };
 }
 
-/** The record line. Never throws: what JSON.stringify refuses (a cycle, a BigInt) is recorded as such. */
+/** The record line. Never throws: what JSON.stringify refuses (a cycle, a BigInt, a getter that throws) is recorded as such. */
 export function recordLine(seq: number, entry: JournalEntry, includeContent: boolean, digestError: string | undefined): string {
+  const record = recordObject(seq, entry, includeContent, digestError);
   try {
-    return JSON.stringify(recordObject(seq, entry, includeContent, digestError));
+    return JSON.stringify(record);
   } catch {
     let line = '{"seq":' + seq;
-    for (const [key, value] of Object.entries(recordObject(seq, entry, includeContent, digestError))) {
+    for (const [key, value] of Object.entries(record)) {
       if (key !== 'seq' && value !== undefined) line += ',' + JSON.stringify(key) + ':' + guardedJson(value);
     }
     return line + '}';
@@ -56,17 +93,23 @@ function guardedJson(value: unknown): string {
   }
 }
 
+/** Why something failed, as text; never throws (a thrown value may itself be hostile). */
 export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    const text: unknown = error instanceof Error ? error.message : String(error);
+    return typeof text === 'string' ? text : String(text);
+  } catch {
+    return 'unreadable error';
+  }
 }
 
 /**
  * The message digest pre-image the journal hashes for an entry — when the entry carries a message
- * and no digest — or why it has none (a value JSON cannot hold).
+ * and no digest — or why it has none (a value JSON cannot hold, a field that cannot be read).
  */
 export function digestInput(entry: JournalEntry): { preimage: string | undefined; digestError: string | undefined } {
-  if (entry.digest !== undefined || entry.message === undefined) return { preimage: undefined, digestError: undefined };
   try {
+    if (entry.digest !== undefined || entry.message === undefined) return { preimage: undefined, digestError: undefined };
     return { preimage: messageDigestText(entry.message), digestError: undefined };
   } catch (error) {
     return { preimage: undefined, digestError: errorText(error) };

@@ -168,7 +168,7 @@ export class TapeEncoder {
     try {
       this.record(entry);
     } catch {
-      // Not plain data, or a getter or proxy threw: the fallback meets it again and records it as before.
+      // Not plain data, or a getter or proxy threw: the fallback meets it again and records what it can read.
       this.t = t;
       this.b = b;
       this.line(entry);

@@ -11,6 +11,7 @@ import {
   readJournalTail,
   Sealing,
   verifyJournal,
+  type JournalEntry,
   type JournalSink,
   type SealedBatch,
   type SinkRecovery,
@@ -161,6 +162,115 @@ describe('journal: append, seal, reopen', () => {
     assert.equal(journal.stats().refused, 1);
   });
 
+  /** Entries whose fields cannot even be read (a getter or proxy trap throws); each must be recorded, not fail the journal. */
+  const throwingProxy = <T extends object>(target: T, trap: 'get' | 'ownKeys'): T =>
+    new Proxy(target, {
+      [trap]: () => {
+        throw new Error(`${trap} trap failed`);
+      },
+    });
+  const unreadableEntries: Array<{ name: string; entry: () => JournalEntry; includeContent?: boolean; check: (record: Record<string, unknown>) => void }> = [
+    {
+      name: 'a getter on details that throws',
+      entry: () => ({
+        type: 't',
+        at: 1,
+        get details(): Record<string, unknown> {
+          throw new Error('g');
+        },
+      }),
+      check: (record) => {
+        assert.equal(record['type'], 't');
+        assert.deepEqual(record['details'], { unserializable: 'g' });
+      },
+    },
+    {
+      name: 'getters on type and at that throw',
+      entry: () => ({
+        get type(): string {
+          throw new Error('no type');
+        },
+        get at(): number {
+          throw new Error('no time');
+        },
+        reason: 'kept',
+      }),
+      check: (record) => {
+        assert.deepEqual(record['type'], { unserializable: 'no type' });
+        assert.deepEqual(record['at'], { unserializable: 'no time' });
+        assert.equal(record['reason'], 'kept');
+      },
+    },
+    {
+      name: 'a message that is a proxy whose get throws',
+      entry: () => ({ type: 'message.delivered', at: 3, messageId: 'own-id', message: throwingProxy(message(3), 'get') }),
+      check: (record) => {
+        assert.equal(record['messageId'], 'own-id', "the entry's own field is kept");
+        assert.deepEqual(record['tenantId'], { unserializable: 'get trap failed' }, "the message's cannot be read");
+        assert.equal(record['digestError'], 'get trap failed');
+        assert.equal(record['digest'], undefined);
+      },
+    },
+    {
+      name: 'the same message with includeContent',
+      includeContent: true,
+      entry: () => ({ type: 'message.delivered', at: 4, message: throwingProxy(message(4), 'get') }),
+      check: (record) => {
+        assert.deepEqual(record['message'], { unserializable: 'get trap failed' });
+        assert.equal(record['digestError'], 'get trap failed');
+      },
+    },
+    {
+      name: 'details that are a proxy whose ownKeys throws',
+      entry: () => ({ type: 'policy.decision', at: 5, details: throwingProxy({ a: 1 }, 'ownKeys') }),
+      check: (record) => {
+        assert.equal(record['type'], 'policy.decision');
+        assert.deepEqual(record['details'], { unserializable: 'ownKeys trap failed' });
+      },
+    },
+    {
+      name: 'an entry that is itself a proxy whose get throws something that is not an Error (and cannot be printed)',
+      entry: () =>
+        new Proxy({ type: 'x', at: 6 }, {
+          get: () => {
+            throw Object.create(null) as unknown;
+          },
+        }),
+      check: (record) => {
+        assert.deepEqual(record['type'], { unserializable: 'unreadable error' });
+        assert.deepEqual(record['details'], { unserializable: 'unreadable error' });
+      },
+    },
+  ];
+  for (const sealing of Object.values(Sealing)) {
+    for (const { name, entry: unreadable, includeContent, check } of unreadableEntries) {
+      it(`records an entry with ${name} as what could be read, and keeps working (${sealing} sealing)`, async () => {
+        const { dir, cleanup } = await tempDir();
+        try {
+          const journal = await openJournal({ dir, sealing, includeContent });
+          assert.equal(journal.append({ type: 'before', at: 1 }), true);
+          assert.equal(journal.append(unreadable()), true);
+          assert.equal(journal.append({ type: 'after', at: 2 }), true);
+          await journal.flush();
+          assert.equal(journal.append(entry(7)), true, 'still taking entries after a flush');
+          await journal.close();
+          const stats = journal.stats();
+          assert.deepEqual({ appended: stats.appended, refused: stats.refused, lost: stats.lost, recordsWritten: stats.recordsWritten, error: stats.error }, { appended: 4, refused: 0, lost: 0, recordsWritten: 4, error: null });
+          const records = (await readJournalTail(dir, 10)) as Array<Record<string, unknown>>;
+          assert.deepEqual(records.map((r) => r['seq']), [1, 2, 3, 4]);
+          assert.equal(records[0]!['type'], 'before', 'the record accepted before is not lost');
+          assert.equal(records[2]!['type'], 'after');
+          check(records[1]!);
+          const report = await verifyJournal(dir);
+          assert.equal(report.ok, true, JSON.stringify(report.issues));
+          assert.equal(report.records, 4);
+        } finally {
+          await cleanup();
+        }
+      });
+    }
+  }
+
   /** Waits (a bounded number of event-loop turns) until `done`; sealing on a worker takes a few turns. */
   async function until(done: () => boolean, ms = 5000): Promise<void> {
     const deadline = Date.now() + ms;
@@ -245,6 +355,31 @@ describe('journal: append, seal, reopen', () => {
     await assert.rejects(openJournal({}), (error: unknown) => error instanceof BusError && error.code === 'INVALID_OPTIONS');
     await assert.rejects(openJournal({ sink: new MemorySink(), maxBatchRecords: 0 }), /maxBatchRecords/);
     await assert.rejects(openJournal({ dir: '/tmp/x', fsync: 'sometimes' as never }), /fsync/);
+  });
+
+  it('rejects options that are not an object, or lack a dir and a sink, with INVALID_OPTIONS (not a TypeError)', async () => {
+    const invalid: unknown[] = [
+      null,
+      undefined,
+      42,
+      'dir',
+      {},
+      { dir: 5 },
+      { dir: '' },
+      { sink: null },
+      { sink: {} },
+      { sink: 'memory' },
+      { sink: new MemorySink(), includeContent: 'yes' },
+      { sink: new MemorySink(), now: 1 },
+      { sink: new MemorySink(), onError: 'log' },
+    ];
+    for (const options of invalid) {
+      await assert.rejects(
+        openJournal(options as never),
+        (error: unknown) => error instanceof BusError && error.code === 'INVALID_OPTIONS',
+        `${JSON.stringify(options) ?? String(options)} is refused with INVALID_OPTIONS`,
+      );
+    }
   });
 
   it('refuses a second writer on the same directory', async () => {

@@ -197,6 +197,17 @@ function hostileEntries(): JournalEntry[] {
     { type: (() => 1) as unknown as string, at: 9 },
     { type: 'x', at: 10n as unknown as number },
     { type: 'x'.repeat(300), at: 11, reason: 'é'.repeat(40) },
+    // Fields that cannot even be read: recorded as {"unserializable": …}, the entry is not lost.
+    {
+      get type(): string {
+        throw new Error('type getter failed');
+      },
+      at: 12,
+      get details(): Record<string, unknown> {
+        throw new Error('details getter failed');
+      },
+    },
+    { type: 'message.held', at: 13, message: new Proxy(message(13), { get: () => { throw new Error('get trap failed'); } }) },
   );
   return out;
 }
@@ -229,6 +240,9 @@ describe('journal tape encoding (appending thread → seal worker)', () => {
     assert.ok(lines[16]!.includes('"__proto__":{"polluted":true}'));
     assert.equal(lines[21]!.includes('digestError'), true, 'a cyclic content is a digest error, as before');
     assert.ok(lines[15]!.includes('"arrayWithToJson":"replaced"'));
+    assert.deepEqual(parsed.at(-2), { seq: entries.length - 1, type: { unserializable: 'type getter failed' }, at: 12, details: { unserializable: 'details getter failed' } });
+    const proxied = parsed.at(-1)!;
+    assert.deepEqual([proxied['tenantId'], proxied['digestError']], [{ unserializable: 'get trap failed' }, 'get trap failed']);
   });
 
   it('leaves out an enumerable property added to Object.prototype, as JSON.stringify does', () => {
