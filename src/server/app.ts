@@ -118,7 +118,8 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // Agent ids are up to 128 characters, and a percent-encoded one up to three times that.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 384 },
   });
   app.setValidatorCompiler(validatorCompiler() as never);
   const openapi = new OpenApiCollector({

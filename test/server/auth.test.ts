@@ -173,7 +173,11 @@ describe('HTTP authentication and authorisation', () => {
     assert.equal((await h.app.inject({ method: 'DELETE', url: '/v1/agents/zed', headers: apiKey(KEYS.bob) })).statusCode, 403);
     assert.equal((await h.app.inject({ method: 'DELETE', url: '/v1/agents/zed', headers: apiKey(KEYS.admin) })).statusCode, 200);
     assert.equal((await h.app.inject({ method: 'GET', url: '/v1/config', headers: apiKey(KEYS.alice) })).statusCode, 403);
-    const cfg = await h.app.inject({ method: 'GET', url: '/v1/config', headers: apiKey(KEYS.admin) });
+    // The configuration (and the journal) span every tenant: a tenant's admin may not read them.
+    const scoped = await h.app.inject({ method: 'GET', url: '/v1/config', headers: apiKey(KEYS.admin) });
+    assert.equal(scoped.statusCode, 403);
+    assert.match(scoped.body, /every tenant/);
+    const cfg = await h.app.inject({ method: 'GET', url: '/v1/config', headers: apiKey(KEYS.root) });
     assert.equal(cfg.statusCode, 200);
     assert.doesNotMatch(cfg.body, new RegExp(JWT_SECRET));
     assert.doesNotMatch(cfg.body, new RegExp(KEYS.alice));

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { hasRole, Role } from '../auth.js';
+import { hasRole, Role, tenantScope, type Principal } from '../auth.js';
 import { redactConfig } from '../config.js';
 import { sendFailure, type Req, type ServerContext } from '../context.js';
-import { failure, ServerErrorCode } from '../errors.js';
+import { failure, ServerErrorCode, type HttpFailure } from '../errors.js';
 import { ErrorSchema, HealthSchema, TailQuery } from '../schemas.js';
 
 const OPEN = { auth: false };
@@ -70,15 +70,16 @@ export function systemRoutes(app: FastifyInstance, ctx: ServerContext, openapi: 
     '/v1/config',
     { schema: { summary: 'The effective configuration, secrets redacted (admin)', tags: ['system'], response: { 200: AnyObject, 403: ErrorSchema } } },
     async (request, reply) => {
-      if (!hasRole(request.principal, Role.ADMIN)) return sendFailure(reply, failure(ServerErrorCode.FORBIDDEN, 'the admin role is required'));
+      const refused = everyTenantAdmin(request.principal, 'the configuration');
+      if (refused !== undefined) return sendFailure(reply, refused);
       return redactConfig(ctx.config);
     },
   );
 
   const journalGuard = (request: { principal: Req['principal'] }, reply: Parameters<typeof sendFailure>[0]) => {
     if (ctx.journal === undefined) return sendFailure(reply, failure(ServerErrorCode.NOT_CONFIGURED, 'this server runs without a journal'));
-    if (!hasRole(request.principal, Role.ADMIN)) return sendFailure(reply, failure(ServerErrorCode.FORBIDDEN, 'the admin role is required'));
-    return undefined;
+    const refused = everyTenantAdmin(request.principal, 'the journal');
+    return refused === undefined ? undefined : sendFailure(reply, refused);
   };
 
   app.get(
@@ -131,4 +132,11 @@ export function systemRoutes(app: FastifyInstance, ctx: ServerContext, openapi: 
     { config: OPEN, schema: { summary: 'Dashboard assets', tags: ['dashboard'], hide: true } },
     async (request: Req<{ '*': string }>, reply) => serveFile(request.params['*'], reply),
   );
+}
+
+/** The journal and the configuration span every tenant: only an admin of every tenant may read them. */
+function everyTenantAdmin(principal: Principal, what: string): HttpFailure | undefined {
+  if (!hasRole(principal, Role.ADMIN)) return failure(ServerErrorCode.FORBIDDEN, 'the admin role is required');
+  if (tenantScope(principal) !== undefined) return failure(ServerErrorCode.FORBIDDEN, `${what} spans every tenant: an admin of every tenant (tenantId "*") is required`);
+  return undefined;
 }
