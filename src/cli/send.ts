@@ -100,7 +100,8 @@ Examples:
     const capabilities = listOption(values, 'capability');
 
     const message: Record<string, unknown> = {
-      constitutionalHash: stringOption(values, 'hash') ?? io.env.AGENT_BUS_CONSTITUTIONAL_HASH ?? CONSTITUTIONAL_HASH,
+      // An empty environment variable counts as unset (docs/cli.md).
+      constitutionalHash: stringOption(values, 'hash') ?? (io.env.AGENT_BUS_CONSTITUTIONAL_HASH || undefined) ?? CONSTITUTIONAL_HASH,
       content,
     };
     const fields: Array<[string, string | undefined]> = [

@@ -200,7 +200,8 @@ describe('agent-bus CLI against a running server', () => {
   it('sends messages: delivered, refused (exit 1 with the code), held for deliberation', async () => {
     assert.deepEqual(await pull('worker', KEYS.worker), []);
     // CRITICAL messages are never shed when the loaded test machine makes the bus shed load (impact scoring is off here).
-    const sent = await cli(['send', '--to', 'worker', '--content', '{"task":"summarise"}', '--priority', 'critical', ...as('planner')]);
+    // An empty AGENT_BUS_CONSTITUTIONAL_HASH counts as unset: the default hash is sent.
+    const sent = await cli(['send', '--to', 'worker', '--content', '{"task":"summarise"}', '--priority', 'critical', ...as('planner')], { AGENT_BUS_CONSTITUTIONAL_HASH: '' });
     assert.equal(sent.code, 0, sent.stderr);
     const [, messageId] = /^delivered (\S+) → worker \(lane \w+\)\n$/.exec(sent.stdout) ?? [];
     assert.ok(messageId, sent.stdout);
