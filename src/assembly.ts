@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { BusError, ErrorCode } from './errors.js';
 import type { GovernanceStage } from './governance/stage.js';
+import type { ScreenStage } from './governance/stages/screen.js';
 import { DeliberationService, MemoryDeliberationStore, type DeliberationOptions } from './deliberation/index.js';
 import { CachedTextModel } from './impact/cached-model.js';
 import { createImpactStage, DEFAULT_IMPACT_THRESHOLD, DEFAULT_WEIGHTS, FACTOR_NAMES, FASTTEXT_BACKENDS, KeywordModel, loadDefaultTextModel, type FastTextBackend, type ImpactStage, type ImpactStageOptions, type TextModel } from './impact/index.js';
 import { openJournal, type Journal, type JournalOptions } from './journal/index.js';
-import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
+import { ConstitutionManager, createPolicyStage, DEFAULT_BUNDLE_DIR, type BundleSettings, type PolicyEngine, type PolicyStage, type PolicyStageOptions } from './policy/index.js';
 import type { DecisionSink, HoldHandler } from './bus.js';
 
 /** The policy stage. On by default, with the shipped default constitution evaluated by Cedar. */
@@ -45,6 +46,8 @@ export interface GovernanceOptions {
   /** Where the journal and the deliberation store live by default. */
   dataDir?: string;
   clock?: () => number;
+  /** The bus's default content screen (no `screen` option given): the active bundle's `screen` setting turns it on and off. */
+  bundleScreen?: ScreenStage;
 }
 
 /** What start() assembled; everything the bus opened itself is closed by close(). */
@@ -144,6 +147,18 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
       policyStage = createPolicyStage({ ...stageOptions, constitution, engine });
       stages.push(policyStage);
     }
+    // Bus settings a stage takes from the active bundle (when its own option does not set them), now and after every rotation.
+    const followBundle = (apply: (settings: BundleSettings) => void): void => {
+      if (constitution === undefined) return;
+      const manager = constitution;
+      apply(manager.settings);
+      const unfollow = manager.onChange((event) => {
+        if (event.type === 'activated') apply(manager.settings);
+      });
+      opened.push(async () => unfollow());
+    };
+    const screen = options.bundleScreen;
+    if (screen !== undefined) followBundle((settings) => (screen.enabled = settings.screen !== false));
 
     let impactStage: ImpactStage | undefined;
     let impactModelFallback: string | undefined;
@@ -155,16 +170,8 @@ export async function assembleGovernance(options: GovernanceOptions): Promise<Go
         const loaded = await loadDefaultTextModel({ backend, onFallback: (reason) => (impactModelFallback = reason) });
         model = new CachedTextModel(loaded.model, textCacheSize);
       } else model = choice;
-      const threshold = stageOptions.threshold ?? numberSetting(constitution?.settings.impactThreshold);
-      const stage = createImpactStage({ ...stageOptions, threshold, model });
-      if (stageOptions.threshold === undefined && constitution !== undefined) {
-        // No threshold option: the active bundle's impactThreshold applies, rotations included.
-        const manager = constitution;
-        const unfollow = manager.onChange((event) => {
-          if (event.type === 'activated') stage.setThreshold(numberSetting(manager.settings.impactThreshold) ?? DEFAULT_IMPACT_THRESHOLD);
-        });
-        opened.push(async () => unfollow());
-      }
+      const stage = createImpactStage({ ...stageOptions, model });
+      if (stageOptions.threshold === undefined) followBundle((settings) => stage.setThreshold(numberSetting(settings.impactThreshold) ?? DEFAULT_IMPACT_THRESHOLD));
       impactStage = stage;
       stages.push(stage);
     }

@@ -1,4 +1,4 @@
-import { BusError, ErrorCode, RejectionCode } from './errors.js';
+import { BusError, ErrorCode, errorText, RejectionCode } from './errors.js';
 import path from 'node:path';
 import { DeliveryLedger, type DeliveryLedgerStats } from './delivery/ledger.js';
 import { DeliveryManager } from './delivery/manager.js';
@@ -180,9 +180,6 @@ export class AgentBus {
   private readonly coreStages: readonly GovernanceStage[];
   private readonly governanceOptions: GovernanceOptions;
   private governance: Governance | undefined;
-  /** The default screen, when no `screen` option was given: the constitution's `screen` setting turns it on and off. */
-  private bundleScreen: ScreenStage | undefined;
-  private unfollowBundle: (() => void) | undefined;
   private readonly seen: DuplicateWindow;
   private readonly delivery: DeliveryManager;
   private readonly replies = new ReplyTracker();
@@ -262,10 +259,12 @@ export class AgentBus {
     this.timingMask = sampleEvery - 1;
 
     const stages: GovernanceStage[] = [new FreshnessStage(this.seen), new TenantStage(this.registry)];
+    let bundleScreen: ScreenStage | undefined;
     if (options.screen !== false) {
       try {
         const screen = new ScreenStage(typeof options.screen === 'object' && options.screen !== null ? options.screen.patterns : DEFAULT_SCREEN_PATTERNS, limits.maxDepth + 1);
-        if (options.screen === undefined) this.bundleScreen = screen;
+        // Without a screen option the constitution's `screen` setting turns the default screen on and off.
+        if (options.screen === undefined) bundleScreen = screen;
         stages.push(screen);
       } catch (error) {
         throw invalidOption(`screen: ${(error as Error).message}`);
@@ -279,7 +278,7 @@ export class AgentBus {
       throw invalidOption((error as Error).message);
     }
     checkGovernanceOptions(options);
-    this.governanceOptions = { policy: options.policy, impact: options.impact, journal: options.journal, deliberation: options.deliberation, dataDir: options.dataDir, clock: options.clock };
+    this.governanceOptions = { policy: options.policy, impact: options.impact, journal: options.journal, deliberation: options.deliberation, dataDir: options.dataDir, clock: options.clock, bundleScreen };
 
     if (options.metering !== false) {
       // Without a sink, usage is aggregated in memory on the spot; a sink gets events through the
@@ -326,18 +325,6 @@ export class AgentBus {
     const stages = kit === undefined ? governance.stages : governance.stages.map((stage) => (stage === governance.policyStage ? kit.policyStage(stage) : stage));
     this.pipeline = new GovernancePipeline([...this.coreStages, ...stages]);
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
-    const constitution = governance.constitution;
-    const screen = this.bundleScreen;
-    if (screen !== undefined && constitution !== undefined) {
-      // No screen option given: the active bundle's `screen` setting decides, rotations included.
-      const follow = (): void => {
-        screen.enabled = constitution.settings.screen !== false;
-      };
-      follow();
-      this.unfollowBundle = constitution.onChange((event) => {
-        if (event.type === 'activated') follow();
-      });
-    }
     this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
     kit?.start();
     if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir, { compactAfterBytes: this.ledgerCompactAfterBytes });
@@ -437,8 +424,6 @@ export class AgentBus {
     await this.resilienceKit?.stop();
     this.delivery.ledger?.close();
     this.delivery.ledger = undefined;
-    this.unfollowBundle?.();
-    this.unfollowBundle = undefined;
     await this.governance?.close();
     this.running = false;
     this.stopping = false;
@@ -627,7 +612,7 @@ export class AgentBus {
       if (timed) this.schemaTimer.record(nowNs() - t1);
     } catch (error) {
       // Reading the input ran the caller's code (a getter or proxy) and it threw: a refusal, not an exception.
-      return this.refuse(idOf(input), undefined, reject(RejectionCode.INVALID_MESSAGE, `the message could not be read: ${errorText(error)}`), undefined);
+      return this.refuse(idOf(input), undefined, reject(RejectionCode.INVALID_MESSAGE, `the message could not be read: ${errorText(error).slice(0, 200)}`), undefined);
     }
     if ('kind' in built) return this.refuse(idOf(input), undefined, built, undefined);
     const message = built;
@@ -972,14 +957,6 @@ function idOf(input: unknown): string {
     return typeof id === 'string' && id.length <= 128 ? id : '';
   } catch {
     return '';
-  }
-}
-
-function errorText(error: unknown): string {
-  try {
-    return (error instanceof Error ? error.message : String(error)).slice(0, 200);
-  } catch {
-    return 'unreadable error';
   }
 }
 

@@ -166,3 +166,13 @@ export class BusError extends Error {
 export function isBusError(value: unknown): value is BusError {
   return value instanceof BusError;
 }
+
+/** Why something failed, as text. Never throws: a thrown value may itself be hostile (a getter, a proxy, no prototype). */
+export function errorText(error: unknown): string {
+  try {
+    const text: unknown = error instanceof Error ? error.message : String(error);
+    return typeof text === 'string' ? text : String(text);
+  } catch {
+    return 'unreadable error';
+  }
+}

@@ -77,6 +77,9 @@ export interface MailboxHooks {
   onFailure(agentId: string, message: AgentMessage, code: RejectionCode, reason: string): void;
   trackAsync(mailbox: Mailbox, delivery: Delivery): void;
   untrackAsync(delivery: Delivery): void;
+  /** A sender started awaiting a delivery outcome of this mailbox / that outcome was settled. */
+  awaitStarted(): void;
+  awaitEnded(): void;
   /** The per-subscriber breaker for this agent (undefined: handlers run unguarded). */
   subscriberBreaker(agentId: string): Breaker | undefined;
   releaseSubscriberBreaker(agentId: string): void;
@@ -153,7 +156,7 @@ export class Mailbox {
     if (this.handler !== undefined) {
       if (this.size === 0 && this.active < this.criticalLimit && (this.activeNonCritical < this.concurrency || message.priority === CRITICAL) && (this.breaker === undefined || this.breaker.isClosed)) {
         this.hooks.ledger?.accepted(this.agentId, this.tenantId, message);
-        this.invoke(new Delivery(message, settle));
+        this.invoke(new Delivery(message, settle === undefined ? undefined : this.awaited(settle)));
         return undefined;
       }
     } else if (this.size === 0 && this.waiters !== undefined && this.waiters.length > 0) {
@@ -163,11 +166,25 @@ export class Mailbox {
     }
     if (this.size >= this.limitByPriority[message.priority]!) return RejectionCode.BACKPRESSURE;
     this.hooks.ledger?.accepted(this.agentId, this.tenantId, message);
-    this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined ? undefined : settle));
+    this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined || settle === undefined ? undefined : this.awaited(settle)));
     this.size++;
     if (this.handler === undefined) settle?.(okOutcome(this.agentId));
     else if (this.active === 0 || (message.priority === CRITICAL && this.active < this.criticalLimit)) this.pump();
     return undefined;
+  }
+
+  /** `settle`, counted by the hooks as awaited until it is called (the handler-timeout sweep keeps the process alive meanwhile). */
+  private awaited(settle: Settle): Settle {
+    const hooks = this.hooks;
+    hooks.awaitStarted();
+    let open = true;
+    return (outcome) => {
+      if (open) {
+        open = false;
+        hooks.awaitEnded();
+      }
+      settle(outcome);
+    };
   }
 
   subscribe(handler: MessageHandler, options: SubscribeOptions): void {

@@ -4,7 +4,7 @@ import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { ChaosEngine } from '../resilience/chaos.js';
 import type { BreakerRegistry } from '../resilience/registry.js';
 import type { DeliveryLedger } from './ledger.js';
-import { Mailbox, type Delivery, type DeliveryOutcome, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
+import { Mailbox, type Delivery, type MailboxHooks, type MessageHandler, type SubscribeOptions } from './mailbox.js';
 
 export interface DeliveryOptions {
   /** Messages one agent's inbox holds before refusing with BACKPRESSURE (default 10,000). */
@@ -104,7 +104,7 @@ export class DeliveryManager implements MailboxHooks {
     let mailbox = this.mailboxes.get(agentId);
     if (mailbox === undefined || mailbox.tenantId !== tenantId) {
       mailbox?.close();
-      mailbox = new AwaitTrackingMailbox(agentId, tenantId, this.inboxCapacity, this);
+      mailbox = new Mailbox(agentId, tenantId, this.inboxCapacity, this);
       this.mailboxes.set(agentId, mailbox);
       if (this.ledger !== undefined) {
         const recovered = this.ledger.takePending(agentId, tenantId);
@@ -232,33 +232,3 @@ export class DeliveryManager implements MailboxHooks {
   }
 }
 
-/** A mailbox that tells the manager while a sender awaits one of its delivery outcomes. */
-class AwaitTrackingMailbox extends Mailbox {
-  constructor(
-    agentId: string,
-    tenantId: string,
-    capacity: number,
-    private readonly manager: DeliveryManager,
-  ) {
-    super(agentId, tenantId, capacity, manager);
-  }
-
-  override offer(message: AgentMessage, settle: ((outcome: DeliveryOutcome) => void) | undefined): RejectionCode | undefined {
-    if (settle === undefined) return super.offer(message, undefined);
-    const manager = this.manager;
-    let awaiting = true;
-    manager.awaitStarted();
-    const refused = super.offer(message, (outcome) => {
-      if (awaiting) {
-        awaiting = false;
-        manager.awaitEnded();
-      }
-      settle(outcome);
-    });
-    if (refused !== undefined && awaiting) {
-      awaiting = false;
-      manager.awaitEnded();
-    }
-    return refused;
-  }
-}

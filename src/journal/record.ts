@@ -1,3 +1,4 @@
+import { errorText } from '../errors.js';
 import { messageDigestText } from '../message/digest.js';
 import type { AgentMessage } from '../message/schema.js';
 import type { JournalEntry } from './types.js';
@@ -93,15 +94,6 @@ function guardedJson(value: unknown): string {
   }
 }
 
-/** Why something failed, as text; never throws (a thrown value may itself be hostile). */
-export function errorText(error: unknown): string {
-  try {
-    const text: unknown = error instanceof Error ? error.message : String(error);
-    return typeof text === 'string' ? text : String(text);
-  } catch {
-    return 'unreadable error';
-  }
-}
 
 /**
  * The message digest pre-image the journal hashes for an entry — when the entry carries a message

@@ -63,6 +63,10 @@ function sizeIndexFor(message: AgentMessage, ctx: GovernanceContext, bounds: rea
   return sizeIndexOf(ctx.contentBytes, bounds);
 }
 
+/** Whether the authority accepts the hash now; without one, only the default hash is accepted. */
+const hashAccepted = (hash: string, authority: HashAuthority | undefined, now: number): boolean =>
+  authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, now);
+
 const hourOf = (local: number): number => Math.floor((local % DAY_MS) / HOUR_MS);
 const weekdayOf = (local: number): number => (Math.floor(local / DAY_MS) + 4) % 7;
 
@@ -96,7 +100,7 @@ export function createSituationCoder(options: RequestBuilderOptions = {}): Situa
       if (hashNumbers.size >= MAX_CODED_HASHES) return -1;
       hashNumbers.set(hash, (hashNumber = hashNumbers.size));
     }
-    const accepted = authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now);
+    const accepted = hashAccepted(hash, authority, ctx.now);
     // Mixed radix: hash (< 64) · priority (4) · size class (4) · hour (24) · weekday (7) · accepted (2); < 2^21.
     return ((((hashNumber * 4 + priority) * 4 + sizeIndexFor(message, ctx, bounds)) * 24 + hourOf(local)) * 7 + weekdayOf(local)) * 2 + (accepted ? 1 : 0);
   };
@@ -183,12 +187,12 @@ export function createRequestBuilder(options: RequestBuilderOptions = {}): Reque
     const hour = hourOf(local);
     const weekday = weekdayOf(local);
     const labels = stringSet(message.metadata?.['labels']);
-    const hashAccepted = authority === undefined ? hash === CONSTITUTIONAL_HASH : authority.accepts(hash, ctx.now);
+    const accepted = hashAccepted(hash, authority, ctx.now);
     // Two literal shapes, not a spread: an object spread per message is a slow generic copy.
     const context: PolicyContext =
       contentFields === undefined
-        ? { priority, sizeClass, hour, weekday, labels, constitutionalHash: hash, hashAccepted }
-        : { priority, sizeClass, hour, weekday, labels, constitutionalHash: hash, hashAccepted, content: contentOf(message, contentFields) };
+        ? { priority, sizeClass, hour, weekday, labels, constitutionalHash: hash, hashAccepted: accepted }
+        : { priority, sizeClass, hour, weekday, labels, constitutionalHash: hash, hashAccepted: accepted, content: contentOf(message, contentFields) };
     return {
       principal: principalOf(message, ctx.sender),
       action: message.messageType,
