@@ -166,8 +166,11 @@ export class Mailbox {
     }
     if (this.size >= this.limitByPriority[message.priority]!) return RejectionCode.BACKPRESSURE;
     this.hooks.ledger?.accepted(this.agentId, this.tenantId, message);
-    this.queues[message.priority]!.push(new Delivery(message, this.handler === undefined || settle === undefined ? undefined : this.awaited(settle)));
+    const delivery = new Delivery(message, this.handler === undefined || settle === undefined ? undefined : this.awaited(settle));
+    this.queues[message.priority]!.push(delivery);
     this.size++;
+    // An awaited outcome now waits for the paused subscriber's wake-up: it must keep the process alive.
+    if (delivery.settle !== undefined) this.resumeTimer?.ref();
     if (this.handler === undefined) settle?.(okOutcome(this.agentId));
     else if (this.active === 0 || (message.priority === CRITICAL && this.active < this.criticalLimit)) this.pump();
     return undefined;
@@ -358,9 +361,14 @@ export class Mailbox {
         this.resumeTimer = undefined;
         this.pump();
       }, Math.max(1, breaker.retryAt - Date.now()));
-      this.resumeTimer.unref();
+      if (!this.holdsAwaited()) this.resumeTimer.unref();
     }
     return false;
+  }
+
+  /** Whether a queued delivery has a sender awaiting its outcome. */
+  private holdsAwaited(): boolean {
+    return this.queues.some((queue) => queue.some((delivery) => delivery.settle !== undefined));
   }
 
   private dropBreaker(): void {

@@ -37,6 +37,12 @@ export class Ring<T> {
     return this.head === this.tail ? undefined : this.buffer[this.head];
   }
 
+  /** Whether any queued value passes `test` (oldest first). */
+  some(test: (value: T) => boolean): boolean {
+    for (let i = this.head; i !== this.tail; i = (i + 1) & this.mask) if (test(this.buffer[i]!)) return true;
+    return false;
+  }
+
   *drain(): Generator<T> {
     let value: T | undefined;
     while ((value = this.shift()) !== undefined) yield value;

@@ -95,6 +95,15 @@ describe('handler timeout keeps an awaiting process alive (child processes)', ()
     assert.equal(run.report?.code, 'TIMEOUT');
   });
 
+  it('an awaited send queued for a subscriber paused by its breaker: delivered after the reset, exit 0', async () => {
+    const run = await runChild('paused');
+    assert.equal(run.signal, null, `child was killed (still alive after ${CHILD_DEADLINE_MS} ms): ${run.stderr}`);
+    assert.equal(run.code, 0, `child exit code ${run.code} (13 = unsettled top-level await): ${run.stderr}`);
+    assert.equal(run.report?.status, 'delivered');
+    assert.equal(run.report?.ok, true);
+    assert.ok(run.report.sendMs >= 250, `delivered after ${run.report.sendMs} ms, not before the breaker's reset`);
+  });
+
   it('a started-then-stopped bus does not keep the process alive', async () => {
     assertExitsOnItsOwn(await runChild('stopped'));
   });
