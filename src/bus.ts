@@ -840,9 +840,10 @@ export class AgentBus {
       message,
     });
     this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes, ctx.now);
-    const result: SendResult = { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
-    if (annotated) result.details = ctx.annotations;
-    return result;
+    // Two literals rather than adding `details` afterwards (a shape change per message).
+    return annotated
+      ? { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast', details: ctx.annotations }
+      : { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast' };
   }
 
   private refuse(messageId: string, message: AgentMessage | undefined, verdict: Reject, ctx: GovernanceContext | undefined): SendResult {
@@ -967,15 +968,20 @@ function idOf(input: unknown): string {
  * its record is kept small; other stages' annotations are kept as they are.
  */
 function journalDetails(annotations: Record<string, unknown>): Readonly<Record<string, unknown>> {
-  let policyOnly = true;
+  let policyAndImpactOnly = true;
   for (const key in annotations) {
-    if (key !== 'policy') {
-      policyOnly = false;
+    if (key !== 'policy' && key !== 'impact') {
+      policyAndImpactOnly = false;
       break;
     }
   }
   const policy = annotations.policy as Record<string, unknown> | undefined;
-  if (policyOnly && policy !== undefined && Object.isFrozen(policy)) return sharedPolicy(policy).details;
+  const impact = annotations.impact as Record<string, unknown> | undefined;
+  if (policyAndImpactOnly && policy !== undefined && Object.isFrozen(policy)) {
+    // A cached decision and (when scored) an agent's unchanged score: shared frozen details.
+    if (impact === undefined) return sharedPolicy(policy).details;
+    if (Object.isFrozen(impact)) return sharedPolicy(policy).withImpact(impact);
+  }
   const out: Record<string, unknown> = {};
   for (const key in annotations) {
     const value = annotations[key] as Record<string, unknown> | undefined;
@@ -984,7 +990,7 @@ function journalDetails(annotations: Record<string, unknown>): Readonly<Record<s
       // (freezing it would only make the journal keep bytes for an object never seen again).
       out.policy = Object.isFrozen(value) ? sharedPolicy(value).view : policyView(value);
     } else if (key === 'impact' && value !== undefined) {
-      out.impact = { score: value.score, lane: value.lane };
+      out.impact = impactView(value);
     } else {
       out[key] = value;
     }
@@ -993,19 +999,39 @@ function journalDetails(annotations: Record<string, unknown>): Readonly<Record<s
 }
 
 /**
- * A shared (frozen) policy annotation — a cached decision's — has one frozen view, and one frozen
- * details object for messages with no other annotation: no allocation per message, and the
- * journal encodes them once (TapeEncoder keeps the text of deeply frozen values).
+ * A shared (frozen) policy annotation — a cached decision's — has one frozen view, one frozen
+ * details object for messages with no other annotation, and one per shared impact annotation
+ * (an agent's unchanged score): no allocation per message, and the journal encodes them once
+ * (TapeEncoder keeps the text of deeply frozen values).
  */
-const sharedPolicies = new WeakMap<object, { view: Readonly<Record<string, unknown>>; details: Readonly<Record<string, unknown>> }>();
+class SharedPolicyDetails {
+  readonly view: Readonly<Record<string, unknown>>;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** With a shared (frozen) impact annotation: the details of messages that have both. */
+  private readonly byImpact = new WeakMap<object, Readonly<Record<string, unknown>>>();
 
-function sharedPolicy(annotation: Record<string, unknown>): { view: Readonly<Record<string, unknown>>; details: Readonly<Record<string, unknown>> } {
-  let shared = sharedPolicies.get(annotation);
-  if (shared === undefined) {
-    const view = Object.freeze(policyView(annotation));
-    sharedPolicies.set(annotation, (shared = { view, details: Object.freeze({ policy: view }) }));
+  constructor(annotation: Record<string, unknown>) {
+    this.view = Object.freeze(policyView(annotation));
+    this.details = Object.freeze({ policy: this.view });
   }
+
+  withImpact(impact: Record<string, unknown>): Readonly<Record<string, unknown>> {
+    let details = this.byImpact.get(impact);
+    if (details === undefined) this.byImpact.set(impact, (details = Object.freeze({ policy: this.view, impact: Object.freeze(impactView(impact)) })));
+    return details;
+  }
+}
+
+const sharedPolicies = new WeakMap<object, SharedPolicyDetails>();
+
+function sharedPolicy(annotation: Record<string, unknown>): SharedPolicyDetails {
+  let shared = sharedPolicies.get(annotation);
+  if (shared === undefined) sharedPolicies.set(annotation, (shared = new SharedPolicyDetails(annotation)));
   return shared;
+}
+
+function impactView(annotation: Record<string, unknown>): Record<string, unknown> {
+  return { score: annotation.score, lane: annotation.lane };
 }
 
 function policyView(annotation: Record<string, unknown>): Record<string, unknown> {

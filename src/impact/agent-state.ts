@@ -1,4 +1,5 @@
 import { DRIFT_HISTORY } from './factors.js';
+import type { ImpactScore as ImpactScoreLike } from './scorer.js';
 
 /** Volume window: 12 buckets of 5 s approximate "the last 60 s" without storing timestamps. */
 export const VOLUME_BUCKET_MS = 5_000;
@@ -23,6 +24,8 @@ export class AgentImpactState {
   tenantId = '';
   agentId = '';
   referenced = false;
+  /** The last score of this agent: returned again (same frozen object) while every factor is unchanged. */
+  lastScore: ImpactScoreLike | undefined = undefined;
 
   reset(): void {
     this.cells.fill(0);
@@ -31,6 +34,7 @@ export class AgentImpactState {
     this.windowBucket = Number.NaN;
     this.windowTotal = 0;
     this.referenced = false;
+    this.lastScore = undefined;
   }
 
   /** Counts one request at `now`; returns the requests in the window, this one included. */

@@ -126,7 +126,16 @@ export class ImpactScorer {
     if (isThenable(prediction)) {
       return Promise.resolve(prediction).then((p) => this.combine(semanticFromProbability(p), permission, volume, contextScore, drift, priority, type));
     }
-    return this.combine(semanticFromProbability(prediction), permission, volume, contextScore, drift, priority, type);
+    const semantic = semanticFromProbability(prediction);
+    // An agent's factors are mostly steps (volume, context, priority, type) and a cached text
+    // score: its next message usually scores exactly as its last. The same frozen result then
+    // serves again, instead of a new result and breakdown (eight allocations) per message.
+    const last = state.lastScore;
+    if (last !== undefined) {
+      const f = last.factors;
+      if (f.semantic === semantic && f.permission === permission && f.volume === volume && f.context === contextScore && f.drift === drift && f.priority === priority && f.type === type) return last;
+    }
+    return (state.lastScore = this.combine(semantic, permission, volume, contextScore, drift, priority, type));
   }
 
   stats(): ImpactScorerStats {
@@ -152,6 +161,6 @@ export class ImpactScorer {
     if (semantic > SEMANTIC_BOOST_TRIGGER && score < this.semanticBoost) score = this.semanticBoost;
     if (!(score >= 0)) score = 0;
     else if (score > 1) score = 1;
-    return { score, factors: { semantic, permission, volume, context, drift, priority, type }, model: this.model.name };
+    return Object.freeze({ score, factors: Object.freeze({ semantic, permission, volume, context, drift, priority, type }), model: this.model.name });
   }
 }

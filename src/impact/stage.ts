@@ -55,18 +55,29 @@ export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage
   }
   const thresholdFor = (tenantId: string): number => perTenant.get(tenantId) ?? defaultThreshold;
 
-  function decide(message: AgentMessage, ctx: GovernanceContext, result: ImpactScore): Verdict {
-    const threshold = perTenant.size === 0 ? defaultThreshold : thresholdFor(message.tenantId);
-    const held = result.score >= threshold;
-    const impact: ImpactAnnotation = {
+  // The scorer hands out the same frozen result while an agent's factors are unchanged; so is its
+  // annotation here (per threshold), rather than a new one per message.
+  const annotations = new WeakMap<ImpactScore, ImpactAnnotation>();
+
+  function annotate(result: ImpactScore, threshold: number): ImpactAnnotation {
+    const known = annotations.get(result);
+    if (known !== undefined && known.threshold === threshold) return known;
+    const impact: ImpactAnnotation = Object.freeze({
       score: result.score,
       factors: result.factors,
-      lane: held ? 'deliberation' : 'fast',
+      lane: result.score >= threshold ? 'deliberation' : 'fast',
       threshold,
       model: result.model,
-    };
+    });
+    if (Object.isFrozen(result)) annotations.set(result, impact);
+    return impact;
+  }
+
+  function decide(message: AgentMessage, ctx: GovernanceContext, result: ImpactScore): Verdict {
+    const threshold = perTenant.size === 0 ? defaultThreshold : thresholdFor(message.tenantId);
+    const impact = annotate(result, threshold);
     ctx.annotations['impact'] = impact;
-    if (!held) return PROCEED;
+    if (impact.lane === 'fast') return PROCEED;
     return hold(`impact score ${result.score.toFixed(3)} ≥ threshold ${threshold}`, { impact });
   }
 
@@ -78,7 +89,8 @@ export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage
       defaultThreshold = checkedThreshold('threshold', value);
     },
     evaluate(message, ctx) {
-      const result = scorer.score(message, { now: ctx.now, sender: ctx.sender });
+      // The context has what the scorer reads (now, sender): no object per message.
+      const result = scorer.score(message, ctx);
       if (isThenable(result)) return result.then((r) => decide(message, ctx, r));
       return decide(message, ctx, result);
     },

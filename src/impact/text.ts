@@ -17,16 +17,23 @@ export function extractText(
   payload: Readonly<Record<string, unknown>> | undefined,
   maxChars: number = DEFAULT_MAX_TEXT_CHARS,
 ): string {
-  const state = { text: '', budget: maxChars };
+  // One state for every call (the walk is synchronous and does not re-enter): no object per message.
+  const state = sharedState;
+  state.text = '';
+  state.budget = maxChars;
   collect(content, state, 0);
   if (payload !== undefined && state.budget > 0) collect(payload, state, 0);
-  return state.text;
+  const text = state.text;
+  state.text = '';
+  return text;
 }
 
 interface TextState {
   text: string;
   budget: number;
 }
+
+const sharedState: TextState = { text: '', budget: 0 };
 
 function collect(value: unknown, state: TextState, depth: number): void {
   if (state.budget <= 0) return;

@@ -355,20 +355,24 @@ export class TapeEncoder {
   private details(details: Readonly<Record<string, unknown>> | undefined): void {
     if (details === undefined) return;
     this.copy(DETAILS);
+    if (this.knownText(details)) return;
     if (typeof details === 'object' && details !== null && !Object.isFrozen(details) && !Array.isArray(details)) this.object(details, 1, true);
     else this.frozenValue(details, 0);
   }
 
+  /** Copies the kept text of a deeply frozen value met before; false when there is none. */
+  private knownText(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const text = this.frozenText.get(value);
+    if (text === undefined) return false;
+    this.copy(text);
+    return true;
+  }
+
   private frozenValue(value: unknown, depth: number): void {
+    if (this.knownText(value)) return;
     if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) {
       this.value(value, depth);
-      return;
-    }
-    const text = this.frozenText.get(value);
-    if (text !== undefined) {
-      this.room(text.length);
-      this.bytes.set(text, this.b);
-      this.b += text.length;
       return;
     }
     const start = this.b;

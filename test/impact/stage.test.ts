@@ -90,3 +90,22 @@ test('with an async model the stage returns a promise of the verdict', async () 
   assert.equal(verdict.kind, 'hold');
   assert.equal((ctx.annotations['impact'] as ImpactAnnotation).model, 'async');
 });
+
+test('an agent whose score is unchanged shares one frozen annotation; a new threshold gets a new one with its lane', () => {
+  const stage = createImpactStage({ model: new KeywordModel(), timeZone: 'UTC' });
+  const annotate = (): ImpactAnnotation => {
+    const ctx = governanceContext();
+    syncVerdict(stage.evaluate(message(), ctx));
+    return ctx.annotations['impact'] as ImpactAnnotation;
+  };
+  const first = annotate();
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.factors));
+  assert.equal(annotate(), first, 'same factors, same threshold: the same annotation');
+  stage.setThreshold(0.05);
+  const lowered = annotate();
+  assert.notEqual(lowered, first);
+  assert.equal(lowered.score, first.score);
+  assert.equal(lowered.threshold, 0.05);
+  assert.equal(lowered.lane, 'deliberation');
+  assert.equal(first.lane, 'fast', 'the earlier annotation is unchanged');
+});
