@@ -67,9 +67,9 @@ export const deliberations: CliCommand = {
   usage: `agent-bus deliberations list [--status S] [--limit N] [--tenant T] [--cursor C]
 agent-bus deliberations show <id>
 agent-bus deliberations approve <id> --reason TEXT [--reviewer NAME] [--roles r1,r2] [--digest SHA256]
-agent-bus deliberations reject <id> --reason TEXT [--reviewer NAME] [--digest SHA256]
+agent-bus deliberations reject <id> --reason TEXT [--reviewer NAME] [--roles r1,r2] [--digest SHA256]
 
-list      held messages of the credential's tenant (default: every status, newest first as the server lists)
+list      held messages of the credential's tenant (default: every status, oldest first as the server lists)
 show      one item: why it was held, impact score and factors, policy, message content, decisions
 approve   add an approval; the message is released when the policy's requirements are met
 reject    reject it; the message is never delivered
@@ -81,7 +81,8 @@ Options:
   --cursor C        list: continue after a previous page (its nextCursor)
   --reason TEXT     approve/reject: required; recorded with the decision
   --reviewer NAME   dev mode only: who decides (with authentication it is the credential's subject)
-  --roles r1,r2     dev mode only: approver roles, e.g. security_team (with authentication: from the credential)
+  --roles r1,r2     approve/reject, dev mode only: approver roles, e.g. security_team; an item whose policy
+                    requires roles needs one of them to approve or to reject (with authentication: from the credential)
   --digest SHA256   bind the decision to this message digest (refused if the held message differs)
 
 ${CLIENT_HELP}
@@ -93,7 +94,8 @@ A decision the service refuses (SELF_APPROVAL, ROLE_REQUIRED, DUPLICATE_DECISION
 Examples:
   agent-bus deliberations list --status pending
   agent-bus deliberations approve 6b1e… --reason "checked with the on-call engineer" --reviewer rita --roles security_team
-  agent-bus deliberations reject 6b1e… --reason "deploy freeze this week"`,
+  agent-bus deliberations reject 6b1e… --reason "deploy freeze this week"
+  agent-bus deliberations reject 6b1e… --reason "not this week" --reviewer sam --roles security_team`,
   allowPositionals: true,
   options: {
     ...CLIENT_OPTIONS,

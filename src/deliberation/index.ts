@@ -1,5 +1,6 @@
 export {
   DeliberationService,
+  isListCursor,
   type AgentVoteInput,
   type CancelRequest,
   type DeliberationDefaults,

@@ -1223,3 +1223,13 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } | undef
   return Number.isFinite(createdAt) ? { createdAt, id: text.slice(i + 1) } : undefined;
 }
 
+/**
+ * Whether `cursor` is one `list` issues (a page's nextCursor), in its canonical spelling. `list`
+ * reads any other cursor as "from the start"; an edge that takes cursors from callers checks with
+ * this first, so a mangled cursor is an error rather than page 1 again.
+ */
+export function isListCursor(cursor: string): boolean {
+  const decoded = decodeCursor(cursor);
+  return decoded !== undefined && encodeCursor(decoded.createdAt, decoded.id) === cursor;
+}
+

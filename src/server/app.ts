@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
-import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { AgentBus } from '../bus.js';
-import { isBusError, RejectionCode } from '../errors.js';
+import { ErrorCode, isBusError, RejectionCode } from '../errors.js';
 import { Authenticator } from './auth.js';
 import { DEFAULT_CONFIG, validateServerConfig, type ServerConfig } from './config.js';
 import { sendFailure, type ServerContext } from './context.js';
 import { failure, HttpFailure, ServerErrorCode } from './errors.js';
+import { ForbiddenKeyError, parseJsonBody } from './messaging.js';
 import { PrometheusExporter } from './metrics.js';
 import { OpenApiCollector } from './openapi.js';
 import type { DeliberationPort, JournalPort } from './ports.js';
@@ -20,7 +20,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { deliberationRoutes } from './routes/deliberations.js';
 import { messageRoutes } from './routes/messages.js';
 import { systemRoutes } from './routes/system.js';
-import { BUS_VALIDATED } from './schemas.js';
+import { InvalidRequest, requestValidatorCompiler } from './schemas.js';
 import { HttpStats } from './http-stats.js';
 import { SessionManager } from './sessions.js';
 import { websocketRoutes } from './websocket.js';
@@ -45,20 +45,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_WEB_ROOT = path.resolve(here, '..', '..', 'web');
 
 const VERSION = '0.1.0';
-
-function validatorCompiler(): (route: { schema: Record<string, unknown> }) => (data: unknown) => boolean | { error: Error } {
-  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-  return ({ schema }) => {
-    if (schema[BUS_VALIDATED] === true) return () => true;
-    const validate = ajv.compile(schema);
-    return (data: unknown) => {
-      if (validate(data)) return true;
-      const e = validate.errors?.[0];
-      const where = e === undefined ? '' : e.instancePath || (e.params as { missingProperty?: string }).missingProperty || '';
-      return { error: new Error(`${where === '' ? 'request' : where} ${e?.message ?? 'is invalid'}`.trim()) };
-    };
-  };
-}
 
 /**
  * Builds the HTTP + WebSocket server around a bus. The returned fastify instance is ready for
@@ -114,14 +100,20 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
     // few error logs name the method and URL themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: config.bodyLimitBytes,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Agent ids are up to 128 characters, and a percent-encoded one up to three times that.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 384 },
   });
-  app.setValidatorCompiler(validatorCompiler() as never);
+  app.setValidatorCompiler(requestValidatorCompiler() as never);
+  // JSON bodies go through the WebSocket frames' parser: both edges refuse the same keys with the same code.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   const openapi = new OpenApiCollector({
     title: 'Enhanced Agent Bus',
     version: VERSION,
@@ -148,19 +140,17 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Age
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation !== undefined || error.code === 'FST_ERR_VALIDATION') {
-      return sendFailure(reply, failure('INVALID_ARGUMENT', `${error.validationContext ?? 'request'}: ${error.message}`));
-    }
+    if (error instanceof InvalidRequest) return sendFailure(reply, failure(error.code, error.message));
+    if (error instanceof ForbiddenKeyError) return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, `the body is refused: ${error.message}`));
+    if (error instanceof SyntaxError) return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, 'the body is not valid JSON'));
+    if (error.code === 'FST_ERR_VALIDATION') return sendFailure(reply, failure(ErrorCode.INVALID_ARGUMENT, error.message));
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendFailure(reply, failure(RejectionCode.MESSAGE_TOO_LARGE, `the body exceeds ${config.bodyLimitBytes} bytes`));
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return reply.code(415).send({ error: { code: RejectionCode.INVALID_MESSAGE, message: 'send application/json' } });
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, 'the body is not valid JSON'));
     }
-    if (error.statusCode === 400 || error instanceof SyntaxError) {
+    if (error.statusCode === 400) {
       return sendFailure(reply, failure(RejectionCode.INVALID_MESSAGE, `the body is not acceptable JSON: ${error.message}`));
     }
     if (isBusError(error)) return sendFailure(reply, failure(error.code, error.message));

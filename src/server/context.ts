@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AgentBus } from '../bus.js';
-import type { Authenticator, Principal } from './auth.js';
+import { normalizeTenantId } from '../message/tenant.js';
+import { tenantScope, type Authenticator, type Principal } from './auth.js';
 import type { ServerConfig } from './config.js';
-import type { HttpFailure } from './errors.js';
+import { failure, ServerErrorCode, type HttpFailure } from './errors.js';
 import type { Answer } from './messaging.js';
 import type { PrometheusExporter } from './metrics.js';
 import type { DeliberationPort, JournalPort } from './ports.js';
@@ -40,6 +41,22 @@ export interface ServerContext {
   log: Logger;
   webRoot: string;
   state: { shuttingDown: boolean; websockets: number };
+}
+
+/** The refusal for acting in a tenant the credential does not belong to. */
+export function notYourTenant(principal: Principal, tenantId: string): HttpFailure {
+  return failure(ServerErrorCode.FORBIDDEN, `tenant ${tenantId} is not yours: the credential belongs to tenant ${principal.tenantId}`);
+}
+
+/**
+ * The tenant a listing shows: the one asked for (normalised), else the credential's; undefined
+ * for every tenant (an every-tenant admin asking for none). Another tenant than the credential's is refused.
+ */
+export function listedTenant(principal: Principal, requested: string | undefined): string | undefined | HttpFailure {
+  const scope = tenantScope(principal);
+  if (requested === undefined) return scope;
+  const wanted = normalizeTenantId(requested) ?? requested;
+  return scope !== undefined && wanted !== scope ? notYourTenant(principal, wanted) : wanted;
 }
 
 /** Sends an error value. */

@@ -30,6 +30,62 @@ export interface Answer {
   retryAfter?: number;
 }
 
+
+/** A \u escape of a character from "@" to DEL, which covers the letters and "_" of the forbidden keys (not the escapes of non-ASCII text). */
+const ESCAPED_ASCII_LETTER = /\\u00[4-7]/;
+
+/** Some clients start a UTF-8 body with it; JSON.parse does not skip it. */
+const BYTE_ORDER_MARK = 0xfeff;
+
+/** A JSON text with a forbidden key; the message names the key and where it is (a JSON pointer). */
+export class ForbiddenKeyError extends Error {
+  override readonly name = 'ForbiddenKeyError';
+
+  constructor(key: string, pointer: string) {
+    super(`"${key}" is not allowed as a key (at ${pointer === '' ? 'the top level' : pointer}): "__proto__", and "constructor" holding "prototype", are refused anywhere`);
+  }
+}
+
+/**
+ * The JSON parser of both edges (HTTP bodies and WebSocket frames). Throws SyntaxError for
+ * malformed JSON and ForbiddenKeyError for the keys code that merges parsed objects can be
+ * polluted through, at any depth: "__proto__", and "constructor" whose value holds "prototype"
+ * (what fastify's own parser refuses; a plain "constructor" or "prototype" field is data). Such
+ * text contains "proto" or hides a letter behind a \u escape; text with neither (nearly every
+ * message) is only parsed, the rest is also walked.
+ */
+export function parseJsonBody(text: string): unknown {
+  const json = text.charCodeAt(0) === BYTE_ORDER_MARK ? text.slice(1) : text;
+  const value: unknown = JSON.parse(json);
+  if (json.includes('proto') || (json.includes('\\u') && ESCAPED_ASCII_LETTER.test(json))) refuseForbiddenKeys(value);
+  return value;
+}
+
+/** Walks the parsed value without recursion (JSON may nest deeper than the stack). */
+function refuseForbiddenKeys(root: unknown): void {
+  const pending: Array<[object, string]> = [];
+  if (isNested(root)) pending.push([root, '']);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, pointer] = next;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (isNested(item)) pending.push([item, `${pointer}/${i}`]);
+      }
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === '__proto__' || (key === 'constructor' && isNested(child) && Object.hasOwn(child, 'prototype'))) throw new ForbiddenKeyError(key, pointer);
+      if (isNested(child)) pending.push([child, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`]);
+    }
+  }
+}
+
+function isNested(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
 /**
  * Decodes a wire message and binds it to the caller: with credentials, fromAgent and tenantId
  * default to the caller's and must match them (IDENTITY_MISMATCH / TENANT_MISMATCH otherwise).

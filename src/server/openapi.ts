@@ -1,5 +1,5 @@
 import type { RouteOptions } from 'fastify';
-import { BUS_VALIDATED, ErrorSchema, inline } from './schemas.js';
+import { BUS_VALIDATED, ErrorSchema, INVALID_FIELD_CODE, inline } from './schemas.js';
 
 /**
  * OpenAPI 3.1 document built from the route schemas as fastify registers them (onRoute hook).
@@ -72,7 +72,9 @@ export class OpenApiCollector {
       if (parameters.length > 0) op.parameters = parameters;
       if (r.schema.body !== undefined) {
         const body = { ...(r.schema.body as Record<string, unknown>) };
+        // The server's own markers, not part of the body's contract.
         delete body[BUS_VALIDATED];
+        delete body[INVALID_FIELD_CODE];
         op.requestBody = { required: true, content: { 'application/json': { schema: body } } };
       }
       const responses: Record<string, unknown> = {};

@@ -1,12 +1,14 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Type, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
 import { ITEM_STATUSES } from '../deliberation/types.js';
-import { REJECTION_CODES } from '../errors.js';
+import { ErrorCode, REJECTION_CODES } from '../errors.js';
 import { MessageInputSchema } from '../message/schema.js';
 
 /**
  * Route schemas: the request side is validated by ajv (except message bodies, which the bus
- * validates after the wire codec maps snake_case names), the response side drives serialization,
- * and all of it is published in /openapi.json.
+ * validates after the wire codec maps snake_case names; see requestValidatorCompiler), the
+ * response side drives serialization, and all of it is published in /openapi.json.
  */
 
 /** A deep copy without `$id`, so one schema can appear in several routes and in the document. */
@@ -23,6 +25,9 @@ export function inline<T extends TSchema>(schema: T, extra: Record<string, unkno
 
 /** Marks a body schema as documentation only: the handler validates it itself. */
 export const BUS_VALIDATED = 'x-validated-by-bus';
+
+/** The code a body schema's malformed fields answer (default INVALID_ARGUMENT); an unknown field is INVALID_ARGUMENT always. */
+export const INVALID_FIELD_CODE = 'x-invalid-field-code';
 
 export const MessageBody = inline(MessageInputSchema, {
   [BUS_VALIDATED]: true,
@@ -112,7 +117,12 @@ export const RegistrationBody = Type.Object(
     capabilities: Type.Optional(Type.Array(Type.String(), { maxItems: 64 })),
     metadata: Type.Optional(AnyObject),
   },
-  { additionalProperties: false, description: 'agentId and tenantId are required (camelCase or snake_case); with an agent credential they default to the caller\'s.' },
+  {
+    additionalProperties: false,
+    [INVALID_FIELD_CODE]: ErrorCode.INVALID_AGENT,
+    description:
+      "agentId and tenantId are required (camelCase or snake_case; both spellings of one field must agree); with an agent credential they default to the caller's. A malformed field answers INVALID_AGENT, an unknown one INVALID_ARGUMENT.",
+  },
 );
 
 export const AgentIdParams = Type.Object({ agentId: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -177,7 +187,7 @@ export const RequestQuery = Type.Object(
 
 export const DecisionBody = Type.Object(
   {
-    reason: Type.String({ minLength: 1, maxLength: 2000 }),
+    reason: Type.Optional(Type.String({ maxLength: 2000, description: 'Required: a missing or blank reason answers REASON_REQUIRED.' })),
     messageDigest: Type.Optional(Type.String({ maxLength: 128 })),
     message_digest: Type.Optional(Type.String({ maxLength: 128 })),
     constitutionalHash: Type.Optional(Type.String({ maxLength: 64 })),
@@ -215,3 +225,137 @@ export const DeliberationItemSchema = Type.Object(
 export const TailQuery = Type.Object({ n: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }) }, { additionalProperties: false });
 
 export const HealthSchema = Type.Object({ status: Type.String() }, { additionalProperties: true });
+
+// ---------------------------------------------------------------- request validation
+
+/** A request part that does not fit its route's schema; the message names the field, e.g. "body.capabilities must be an array of strings". */
+export class InvalidRequest extends Error {
+  override readonly name = 'InvalidRequest';
+
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
+type Validator = (data: unknown) => true | { error: InvalidRequest };
+
+/** How messages name each part: "query.max", "body.agentId". */
+const PART_NAMES: Readonly<Record<RequestPart, string>> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
+
+/**
+ * fastify's validator compiler for every route. Bodies are JSON and are taken as typed (123 is not
+ * a string, "plan" is not a list); query strings and path parameters are text, so their numbers
+ * and booleans are read from it. A body that gives a field in both spellings (agentId, agent_id)
+ * with different values is refused too: which one wins would otherwise be a silent guess.
+ */
+export function requestValidatorCompiler(): (route: { schema: Record<string, unknown>; httpPart?: string }) => Validator {
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true } as const;
+  const typed = new Ajv(options);
+  const fromText = new Ajv({ ...options, coerceTypes: true });
+  return ({ schema, httpPart }) => {
+    if (schema[BUS_VALIDATED] === true) return () => true;
+    const part = (httpPart ?? 'body') as RequestPart;
+    const isBody = part === 'body';
+    const validate = (isBody ? typed : fromText).compile(schema);
+    const fieldCode = typeof schema[INVALID_FIELD_CODE] === 'string' ? schema[INVALID_FIELD_CODE] : ErrorCode.INVALID_ARGUMENT;
+    const name = PART_NAMES[part] ?? part;
+    return (data) => {
+      if (!validate(data)) {
+        // The last error is the one to report: a failed union (anyOf) lists its branches' errors first.
+        const error = validate.errors?.at(-1);
+        const code = error?.keyword === 'additionalProperties' ? ErrorCode.INVALID_ARGUMENT : fieldCode;
+        return { error: new InvalidRequest(code, error === undefined ? `${name} is invalid` : describeSchemaError(name, error, isBody)) };
+      }
+      const conflict = isBody ? disagreeingSpellings(name, data) : undefined;
+      return conflict === undefined ? true : { error: new InvalidRequest(fieldCode, conflict) };
+    };
+  };
+}
+
+/** Why `body` is refused when it gives a field in camelCase and snake_case with different values; undefined otherwise. */
+export function disagreeingSpellings(name: string, body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const fields = body as Record<string, unknown>;
+  for (const snake of Object.keys(fields)) {
+    if (!snake.includes('_')) continue;
+    const camel = snake.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+    if (Object.hasOwn(fields, camel) && !isDeepStrictEqual(fields[camel], fields[snake])) {
+      return `${name}.${camel} and ${name}.${snake} disagree: give one of them, or both with the same value`;
+    }
+  }
+  return undefined;
+}
+
+/** An ajv error in plain words, naming the field: "body.capabilities[1] must be a string". */
+function describeSchemaError(part: string, e: ErrorObject, isBody: boolean): string {
+  const where = part + fieldPath(e.instancePath);
+  const params = e.params as { missingProperty?: string; additionalProperty?: string; limit?: number };
+  switch (e.keyword) {
+    case 'required':
+      return `${where}.${params.missingProperty} is required`;
+    case 'additionalProperties':
+      return `${where}.${params.additionalProperty} is not a known ${isBody ? 'field' : 'parameter'}`;
+    case 'type':
+    case 'anyOf':
+    case 'enum':
+    case 'const':
+      return `${where} must be ${describeSchema(e.parentSchema as Record<string, unknown>)}`;
+    case 'minLength':
+      return params.limit === 1 ? `${where} must not be empty` : `${where} must be at least ${params.limit} characters`;
+    case 'maxLength':
+      return `${where} must be at most ${params.limit} characters`;
+    case 'minimum':
+      return `${where} must be at least ${params.limit}`;
+    case 'maximum':
+      return `${where} must be at most ${params.limit}`;
+    case 'minItems':
+      return `${where} must have at least ${params.limit} items`;
+    case 'maxItems':
+      return `${where} must have at most ${params.limit} items`;
+    default:
+      return `${where} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** "/capabilities/1" → ".capabilities[1]" */
+function fieldPath(pointer: string): string {
+  let path = '';
+  for (const segment of pointer.split('/').slice(1)) {
+    const key = segment.replaceAll('~1', '/').replaceAll('~0', '~');
+    path += /^\d+$/.test(key) ? `[${key}]` : `.${key}`;
+  }
+  return path;
+}
+
+const TYPE_NOUNS: Readonly<Record<string, readonly [one: string, many: string]>> = {
+  string: ['a string', 'strings'],
+  integer: ['an integer', 'integers'],
+  number: ['a number', 'numbers'],
+  boolean: ['true or false', 'booleans'],
+  object: ['a JSON object', 'JSON objects'],
+  array: ['an array', 'arrays'],
+};
+
+/** What a schema accepts, in words: "an array of strings", "one of approve, reject, abstain". */
+function describeSchema(schema: Record<string, unknown>): string {
+  const values = allowedValues(schema);
+  if (values !== undefined) return values.length === 1 ? JSON.stringify(values[0]) : `one of ${values.join(', ')}`;
+  const type = String(schema.type);
+  const items = schema.items as Record<string, unknown> | undefined;
+  const itemNoun = items === undefined ? undefined : TYPE_NOUNS[String(items.type)]?.[1];
+  if (type === 'array' && itemNoun !== undefined) return `an array of ${itemNoun}`;
+  return TYPE_NOUNS[type]?.[0] ?? `of type ${type}`;
+}
+
+/** The values a const, an enum or a union of consts allows; undefined for other schemas. */
+function allowedValues(schema: Record<string, unknown>): readonly unknown[] | undefined {
+  if (schema.const !== undefined) return [schema.const];
+  if (Array.isArray(schema.enum)) return schema.enum;
+  const branches = schema.anyOf;
+  if (!Array.isArray(branches) || !branches.every((b: { const?: unknown }) => b.const !== undefined)) return undefined;
+  return branches.map((b: { const: unknown }) => b.const);
+}

@@ -5,7 +5,8 @@ import { messageJson } from '../message/json.js';
 import { inTenant, type Principal } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpFailure, ServerErrorCode } from './errors.js';
-import { sendThroughBus, type SendMode, type SendRequestOptions } from './messaging.js';
+import { ForbiddenKeyError, parseJsonBody, sendThroughBus, type SendMode, type SendRequestOptions } from './messaging.js';
+import { disagreeingSpellings } from './schemas.js';
 import type { AgentSession, PushSink, Retained } from './sessions.js';
 
 /**
@@ -181,9 +182,9 @@ class WsConnection implements PushSink {
   private onFrame(data: Buffer, isBinary: boolean): void {
     let frame: unknown;
     try {
-      frame = JSON.parse(isBinary ? data.toString('utf8') : String(data));
-    } catch {
-      return this.error(undefined, 'INVALID_MESSAGE', 'frame is not valid JSON');
+      frame = parseJsonBody(isBinary ? data.toString('utf8') : String(data));
+    } catch (error) {
+      return this.error(undefined, 'INVALID_MESSAGE', error instanceof ForbiddenKeyError ? `the frame is refused: ${error.message}` : 'frame is not valid JSON');
     }
     if (!isObject(frame) || typeof frame.type !== 'string') return this.error(undefined, 'INVALID_MESSAGE', 'a frame is a JSON object with a "type"');
     const id = frame.id;
@@ -210,6 +211,8 @@ class WsConnection implements PushSink {
       case 'request':
         return void this.dispatch(frame, frame.type, session);
       case 'ack': {
+        const conflict = disagreeingSpellings('frame', frame);
+        if (conflict !== undefined) return this.error(id, 'INVALID_ARGUMENT', conflict);
         const ids = frame.deliveryIds ?? frame.delivery_ids ?? (frame.deliveryId !== undefined ? [frame.deliveryId] : undefined);
         if (!Array.isArray(ids) || ids.length > 10_000 || !ids.every((x) => Number.isInteger(x))) return this.error(id, 'INVALID_ARGUMENT', 'ack needs deliveryIds: an array of integers');
         const result = session.ack(ids as number[]);

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentRecord } from '../../registry/types.js';
 import { ErrorCode, isBusError } from '../../errors.js';
 import { normalizeTenantId } from '../../message/tenant.js';
-import { actsAs, hasRole, inTenant, Role, tenantScope, type Principal } from '../auth.js';
-import { sendFailure, type Req, type ServerContext } from '../context.js';
-import { failure, ServerErrorCode, type HttpFailure } from '../errors.js';
+import { actsAs, hasRole, inTenant, Role, type Principal } from '../auth.js';
+import { listedTenant, notYourTenant, sendFailure, type Req, type ServerContext } from '../context.js';
+import { failure, HttpFailure, ServerErrorCode } from '../errors.js';
 import {
   AckBody,
   AckResponse,
@@ -31,11 +31,10 @@ export async function visibleAgent(ctx: ServerContext, principal: Principal, age
 /** Self, or an admin of the agent's tenant. */
 function mayManage(principal: Principal, agentId: string, tenantId: string): HttpFailure | undefined {
   if (principal.kind === 'dev') return undefined;
-  if (hasRole(principal, Role.ADMIN) && inTenant(principal, tenantId)) return undefined;
-  if (principal.agentId === agentId && inTenant(principal, tenantId)) return undefined;
-  return principal.agentId === undefined
-    ? failure(ServerErrorCode.FORBIDDEN, 'the admin role (or a credential of this agent) is required')
-    : actsAs(principal, agentId) ?? failure(ServerErrorCode.FORBIDDEN, `tenant ${tenantId} is outside the credential's scope`);
+  if (!hasRole(principal, Role.ADMIN) && principal.agentId !== agentId) {
+    return principal.agentId === undefined ? failure(ServerErrorCode.FORBIDDEN, 'the admin role (or a credential of this agent) is required') : actsAs(principal, agentId);
+  }
+  return inTenant(principal, tenantId) ? undefined : notYourTenant(principal, tenantId);
 }
 
 export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -93,9 +92,8 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request: Req<unknown, Static<typeof AgentQuerySchema>>, reply) => {
       const p = request.principal;
       const q = request.query;
-      const scope = tenantScope(p);
-      const wanted = q.tenantId === undefined ? scope : normalizeTenantId(q.tenantId) ?? q.tenantId;
-      if (scope !== undefined && wanted !== scope) return sendFailure(reply, failure(ServerErrorCode.FORBIDDEN, `tenant ${wanted} is outside the credential's scope`));
+      const wanted = listedTenant(p, q.tenantId);
+      if (wanted instanceof HttpFailure) return sendFailure(reply, wanted);
       const query: { tenantId?: string; agentType?: string; capability?: string } = {};
       if (wanted !== undefined) query.tenantId = wanted;
       if (q.agentType !== undefined) query.agentType = q.agentType;

@@ -1,10 +1,11 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { normalizeTenantId } from '../../message/tenant.js';
-import { hasRole, inTenant, Role, tenantScope, type Principal } from '../auth.js';
-import { sendFailure, type Req, type ServerContext } from '../context.js';
-import { failure, ServerErrorCode, type HttpFailure } from '../errors.js';
+import { isListCursor } from '../../deliberation/service.js';
+import { ErrorCode } from '../../errors.js';
+import { hasRole, inTenant, Role, type Principal } from '../auth.js';
+import { listedTenant, sendFailure, type Req, type ServerContext } from '../context.js';
+import { failure, HttpFailure, ServerErrorCode } from '../errors.js';
 import { tracer } from '../messaging.js';
 import type { DeliberationItemView, DeliberationPort, DeliberationResult } from '../ports.js';
 import { DecisionBody, DeliberationItemSchema, DeliberationListQuery, ErrorSchema, IdParams, VoteBody } from '../schemas.js';
@@ -57,13 +58,15 @@ export function deliberationRoutes(app: FastifyInstance, ctx: ServerContext): vo
       const refused = reviewerOrAdmin(p);
       if (refused !== undefined) return sendFailure(reply, refused);
       const q = request.query;
-      const scope = tenantScope(p);
-      const wanted = q.tenantId === undefined ? scope : normalizeTenantId(q.tenantId) ?? q.tenantId;
-      if (scope !== undefined && wanted !== scope) return sendFailure(reply, failure(ServerErrorCode.FORBIDDEN, `tenant ${wanted} is outside the credential's scope`));
+      const wanted = listedTenant(p, q.tenantId);
+      if (wanted instanceof HttpFailure) return sendFailure(reply, wanted);
       const query: Parameters<DeliberationPort['list']>[0] = { limit: q.limit };
       if (wanted !== undefined) query.tenantId = wanted;
       if (q.status !== undefined) query.status = q.status;
-      if (q.cursor !== undefined) query.cursor = q.cursor;
+      if (q.cursor !== undefined) {
+        if (!isListCursor(q.cursor)) return sendFailure(reply, failure(ErrorCode.INVALID_ARGUMENT, 'query.cursor is not a cursor this server issued: pass the nextCursor of a previous page, or no cursor for the first page'));
+        query.cursor = q.cursor;
+      }
       const page = await port.list(query);
       return { items: page.items, nextCursor: page.nextCursor };
     },
@@ -105,6 +108,8 @@ export function deliberationRoutes(app: FastifyInstance, ctx: ServerContext): vo
         const item = await visibleItem(port, p, request.params.id);
         if (!('id' in item)) return sendFailure(reply, item);
         const b = request.body;
+        // Required here whatever the item's policy says (requireReason); the service's own code for it.
+        if (b.reason === undefined || b.reason.trim() === '') return sendFailure(reply, failure(ErrorCode.REASON_REQUIRED, 'a non-empty body.reason is required: it is recorded with the decision'));
         const dev = p.kind === 'dev';
         const decision = {
           reviewerId: dev ? (b.reviewerId ?? 'dev-reviewer') : p.subject,
