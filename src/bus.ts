@@ -14,6 +14,7 @@ import { isThenable, reject, type Hold, type Reject, type Verdict } from './gove
 import { assembleGovernance, checkGovernanceOptions, type Governance, type GovernanceOptions } from './assembly.js';
 import type { DeliberationItem, DeliberationService } from './deliberation/index.js';
 import type { ConstitutionManager } from './policy/index.js';
+import { exactContentBytes } from './message/content.js';
 import { CONSTITUTIONAL_HASH, DEFAULT_LIMITS, type MessageLimits } from './message/constants.js';
 import type { AgentMessage, MessageInput } from './message/schema.js';
 import { normalizeTenantId } from './message/tenant.js';
@@ -533,7 +534,9 @@ export class AgentBus {
    */
   release(message: AgentMessage, mode: 'send' | 'broadcast' = 'send'): SendResult | Promise<SendResult> {
     this.requireRunning('release');
-    const ctx = this.newContext(this.clock(), 0, false);
+    const bytes = exactContentBytes(message.content, message.payload, message.metadata);
+    const ctx = this.newContext(this.clock(), bytes, bytes, false);
+    ctx.contentBytesExact = true;
     const sender = this.registry.lookup(message.fromAgent);
     if (sender === undefined || sender.tenantId !== message.tenantId) {
       return this.refuse(message.messageId, message, reject(RejectionCode.UNKNOWN_SENDER, `sender ${message.fromAgent} is no longer registered in tenant ${message.tenantId}`), ctx);
@@ -616,7 +619,7 @@ export class AgentBus {
     }
     if ('kind' in built) return this.refuse(idOf(input), undefined, built, undefined);
     const message = built;
-    const ctx = this.newContext(now, this.builder.contentBytes, this.builder.idGenerated);
+    const ctx = this.newContext(now, this.builder.contentBytes, this.builder.contentChars, this.builder.idGenerated);
     if (this.builder.contentBytesExact) ctx.contentBytesExact = true;
     this.metricsCollector.tenant(message.tenantId).sent++;
 
@@ -792,7 +795,7 @@ export class AgentBus {
         details: { deliberationId: held.deliberationId, ...ctx.annotations },
         message,
       });
-      this.meter(message, 'held', undefined, 0, MeteredOperation.DELIBERATION_REQUEST, ctx.contentBytes, ctx.now);
+      this.meter(message, 'held', undefined, 0, MeteredOperation.DELIBERATION_REQUEST, meteredBytes(ctx), ctx.now);
       const result: SendResult = { ok: true, status: 'held', messageId: message.messageId, recipients: [], lane: 'deliberation', deliberationId: held.deliberationId, reason: verdict.reason };
       if (hasAnnotations(ctx)) result.details = ctx.annotations;
       return result;
@@ -839,7 +842,7 @@ export class AgentBus {
       details: annotated ? journalDetails(ctx.annotations) : undefined,
       message,
     });
-    this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, ctx.contentBytes, ctx.now);
+    this.meter(message, 'delivered', undefined, recipients.length, MeteredOperation.AGENT_MESSAGE, meteredBytes(ctx), ctx.now);
     // Two literals rather than adding `details` afterwards (a shape change per message).
     return annotated
       ? { ok: true, status: 'delivered', messageId: message.messageId, recipients, lane: 'fast', details: ctx.annotations }
@@ -863,7 +866,7 @@ export class AgentBus {
       details: verdict.details === undefined && (ctx === undefined || !hasAnnotations(ctx)) ? undefined : { ...ctx?.annotations, ...verdict.details },
       message,
     });
-    if (message !== undefined) this.meter(message, 'rejected', verdict.code, 0, MeteredOperation.AGENT_MESSAGE, ctx?.contentBytes ?? 0, at);
+    if (message !== undefined) this.meter(message, 'rejected', verdict.code, 0, MeteredOperation.AGENT_MESSAGE, ctx === undefined ? 0 : meteredBytes(ctx), at);
     const result: SendResult = { ok: false, status: 'rejected', messageId, code: verdict.code, reason: verdict.reason, recipients: [] };
     if (verdict.details !== undefined) result.details = { ...verdict.details };
     if (ctx !== undefined && hasAnnotations(ctx)) result.details = { ...ctx.annotations, ...result.details };
@@ -909,8 +912,8 @@ export class AgentBus {
     }
   }
 
-  private newContext(now: number, contentBytes: number, idGenerated: boolean): GovernanceContext {
-    return { now, idGenerated, contentBytes, sender: undefined, recipient: undefined, annotations: {} };
+  private newContext(now: number, contentBytes: number, contentChars: number, idGenerated: boolean): GovernanceContext {
+    return { now, idGenerated, contentBytes, contentChars, sender: undefined, recipient: undefined, annotations: {} };
   }
 
   private requireRunning(operation: string): void {
@@ -1037,6 +1040,11 @@ function impactView(annotation: Record<string, unknown>): Record<string, unknown
 function policyView(annotation: Record<string, unknown>): Record<string, unknown> {
   const decision = annotation.decision as { allow?: boolean; policyIds?: readonly string[]; bundleHash?: string } | undefined;
   return { allow: decision?.allow, policyIds: decision?.policyIds, bundleHash: decision?.bundleHash, cached: annotation.cached, failOpen: annotation.failOpen };
+}
+
+/** The message's size as metering counts it: exact when measured, else its JSON length in characters (exact for ASCII with nothing escaped). */
+function meteredBytes(ctx: GovernanceContext): number {
+  return ctx.contentBytesExact === true ? ctx.contentBytes : (ctx.contentChars ?? ctx.contentBytes);
 }
 
 function hasAnnotations(ctx: GovernanceContext): boolean {

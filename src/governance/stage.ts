@@ -20,6 +20,12 @@ export interface GovernanceContext {
    */
   contentBytes: number;
   contentBytesExact?: boolean;
+  /**
+   * The same JSON text's length in characters: its exact UTF-8 size for ASCII text with nothing
+   * escaped (a multi-byte or escaped character counts as one). Metering counts this unless
+   * contentBytes is exact.
+   */
+  readonly contentChars?: number;
   sender: AgentRecord | undefined;
   /** The direct recipient (toAgent), when there is one. */
   recipient: AgentRecord | undefined;

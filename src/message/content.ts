@@ -82,17 +82,21 @@ function walkArray(arr: unknown[], depth: number, maxDepth: number): number {
 }
 
 let snapshotSize = 0;
+/** The JSON text's length in characters, counting an escaped character as one (its UTF-8 size for ASCII text with nothing escaped). */
+let snapshotChars = 0;
 
 /**
  * Copies a free-form JSON object into a deep-frozen snapshot owned by the bus, checking the same
  * rules as measureJsonObject in the same walk. What was governed is then exactly what is
  * delivered: a sender cannot change a message after the screen saw it, and one recipient of a
  * broadcast cannot change what the others receive. Returns the copy, or CONTENT_TOO_DEEP /
- * CONTENT_NOT_JSON; `lastSnapshotSize()` gives the size bound of the last successful copy.
+ * CONTENT_NOT_JSON; `lastSnapshotSize()` gives the size bound of the last successful copy, and
+ * `lastSnapshotChars()` the exact length of its JSON text in characters.
  */
 export function snapshotJsonObject(value: Readonly<Record<string, unknown>>, maxDepth: number): Record<string, unknown> | number {
   invalidPath = '';
   snapshotSize = 0;
+  snapshotChars = 0;
   return copyObject(value as Record<string, unknown>, 1, maxDepth);
 }
 
@@ -100,11 +104,17 @@ export function lastSnapshotSize(): number {
   return snapshotSize;
 }
 
+export function lastSnapshotChars(): number {
+  return snapshotChars;
+}
+
 function copyObject(obj: Record<string, unknown>, depth: number, maxDepth: number): Record<string, unknown> | number {
   if (depth > maxDepth) return CONTENT_TOO_DEEP;
   if (!isPlainObject(obj)) return CONTENT_NOT_JSON;
   const out: Record<string, unknown> = {};
   snapshotSize += 2;
+  snapshotChars += 2;
+  let members = 0;
   for (const key in obj) {
     if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
     const v = obj[key];
@@ -117,6 +127,7 @@ function copyObject(obj: Record<string, unknown>, depth: number, maxDepth: numbe
     if (key === '__proto__') Object.defineProperty(out, key, { value: c, enumerable: true, writable: false, configurable: false });
     else out[key] = c;
     snapshotSize += key.length * 6 + 4;
+    snapshotChars += key.length + (members++ === 0 ? 3 : 4);
   }
   return Object.freeze(out);
 }
@@ -128,6 +139,7 @@ function copyValue(v: unknown, depth: number, maxDepth: number): unknown {
   switch (typeof v) {
     case 'string':
       snapshotSize += v.length * 6 + 2;
+      snapshotChars += v.length + 2;
       return v;
     case 'number':
       if (!Number.isFinite(v)) {
@@ -135,13 +147,16 @@ function copyValue(v: unknown, depth: number, maxDepth: number): unknown {
         return FAILED;
       }
       snapshotSize += 24;
+      snapshotChars += numberChars(v);
       return v;
     case 'boolean':
       snapshotSize += 5;
+      snapshotChars += v ? 4 : 5;
       return v;
     case 'object': {
       if (v === null) {
         snapshotSize += 4;
+        snapshotChars += 4;
         return null;
       }
       const c = Array.isArray(v) ? copyArray(v, depth + 1, maxDepth) : copyObject(v as Record<string, unknown>, depth + 1, maxDepth);
@@ -161,6 +176,7 @@ function copyArray(arr: unknown[], depth: number, maxDepth: number): unknown[] |
   if (depth > maxDepth) return CONTENT_TOO_DEEP;
   const out = new Array<unknown>(arr.length);
   snapshotSize += 2;
+  snapshotChars += arr.length === 0 ? 2 : arr.length + 1;
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     const c = v === undefined ? ((failure = CONTENT_NOT_JSON), FAILED) : copyValue(v, depth, maxDepth);
@@ -173,6 +189,16 @@ function copyArray(arr: unknown[], depth: number, maxDepth: number): unknown[] |
   }
   Object.freeze(out);
   return out;
+}
+
+/** Length of a finite number's JSON text: counted for small integers, else written. */
+function numberChars(v: number): number {
+  if (Number.isInteger(v) && v > -1e15 && v < 1e15) {
+    let n = v < 0 ? 2 : 1;
+    for (let x = Math.abs(v); x >= 10; x = Math.floor(x / 10)) n++;
+    return n;
+  }
+  return String(v).length;
 }
 
 /** Exact UTF-8 size of the JSON text of a value already known to be plain JSON. */

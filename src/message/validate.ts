@@ -2,7 +2,7 @@ import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RejectionCode } from '../errors.js';
 import { reject, type Reject } from '../governance/verdict.js';
 import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
-import { CONTENT_TOO_DEEP, exactContentBytes, lastInvalidPath, lastSnapshotSize, snapshotJsonObject } from './content.js';
+import { CONTENT_TOO_DEEP, exactContentBytes, lastInvalidPath, lastSnapshotChars, lastSnapshotSize, snapshotJsonObject } from './content.js';
 import { issueMessageId } from './ids.js';
 import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
 import { normalizeTenantId } from './tenant.js';
@@ -56,6 +56,12 @@ export class MessageBuilder {
   contentBytes = 0;
   /** Whether contentBytes is the exact size (else an upper bound). */
   contentBytesExact = false;
+  /**
+   * The JSON text's length in characters, an escaped character counted as one: the exact UTF-8
+   * size for ASCII text with nothing escaped, else a lower bound (what metering counts unless
+   * contentBytesExact).
+   */
+  contentChars = 0;
   /** Whether the last built message got a generated messageId. */
   idGenerated = false;
   private refusal: Reject | undefined;
@@ -80,17 +86,20 @@ export class MessageBuilder {
     const content = this.snapshot(m.content, 'content');
     if (content === undefined) return this.refusal!;
     let bytes = lastSnapshotSize();
+    let chars = lastSnapshotChars();
     let payload: Record<string, unknown> | undefined;
     if (m.payload !== undefined) {
       payload = this.snapshot(m.payload, 'payload');
       if (payload === undefined) return this.refusal!;
       bytes += lastSnapshotSize();
+      chars += lastSnapshotChars();
     }
     let metadata: Record<string, unknown> | undefined;
     if (m.metadata !== undefined) {
       metadata = this.snapshot(m.metadata, 'metadata');
       if (metadata === undefined) return this.refusal!;
       bytes += lastSnapshotSize();
+      chars += lastSnapshotChars();
     }
     this.contentBytesExact = false;
     if (bytes > this.limits.maxContentBytes) {
@@ -101,6 +110,7 @@ export class MessageBuilder {
       }
     }
     this.contentBytes = bytes;
+    this.contentChars = this.contentBytesExact ? bytes : chars;
     this.idGenerated = m.messageId === undefined;
     const messageId = m.messageId ?? issueMessageId();
     return {

@@ -17,6 +17,7 @@ export interface MeteringEvent {
   readonly outcome: string;
   readonly code: string | undefined;
   readonly recipients: number;
+  /** JSON size of content + payload + metadata: exact for ASCII with nothing escaped; a multi-byte or escaped character counts as one. */
   readonly bytes: number;
   readonly at: number;
 }

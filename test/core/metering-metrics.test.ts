@@ -32,7 +32,7 @@ describe('metering', () => {
     assert.deepEqual({ ...direct }, {
       tenantId: 'acme', operation: MeteredOperation.AGENT_MESSAGE, agentId: 'a', messageType: 'query', outcome: 'delivered', code: undefined, recipients: 1, bytes: direct!.bytes, at: 7_000,
     });
-    assert.ok(direct!.bytes > 0);
+    assert.equal(direct!.bytes, JSON.stringify({ n: 1 }).length, 'the content\'s JSON size, exactly (ASCII)');
     assert.equal(broadcast!.recipients, 2);
     assert.equal(refused!.outcome, 'rejected');
     assert.equal(refused!.code, RejectionCode.UNKNOWN_RECIPIENT);
