@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { TENANT_ID_PATTERN } from '../message/constants.js';
 import { normalizeTenantId } from '../message/tenant.js';
-import type { ServerConfig } from './config.js';
+import type { ApiKeyConfig, KeyProblem, ServerConfig } from './config.js';
 import { failure, ServerErrorCode, type HttpFailure } from './errors.js';
 import { verifyJwtHs256, type JwtClaims } from './jwt.js';
 
@@ -45,6 +46,49 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** The SHA-256 (lower-case hex) an API key is found by: given as `sha256`, or computed from `key`. */
+export function apiKeyDigest(entry: ApiKeyConfig): string {
+  return (entry.sha256 ?? sha256Hex(entry.key ?? '')).toLowerCase();
+}
+
+function describeEntry(key: string, entry: ApiKeyConfig): string {
+  return entry.name === undefined ? `"${key}"` : `"${key}" (${JSON.stringify(entry.name)})`;
+}
+
+/** What is wrong with one API-key entry that the schema cannot say; `key` is where it is (`auth.apiKeys[2]`). */
+function apiKeyEntryProblems(entry: ApiKeyConfig, key: string): KeyProblem[] {
+  const problems: KeyProblem[] = [];
+  const roles = entry.roles ?? [Role.AGENT];
+  if ((entry.sha256 === undefined) === (entry.key === undefined)) problems.push({ key, text: `"${key}" needs exactly one of "sha256" or "key"` });
+  if (entry.tenantId === '*') {
+    if (!roles.includes(Role.ADMIN)) problems.push({ key: `${key}.tenantId`, text: `"${key}.tenantId" may be "*" only for a key with the admin role` });
+  } else if (normalizeTenantId(entry.tenantId) === undefined) {
+    problems.push({ key: `${key}.tenantId`, text: `"${key}.tenantId" must match ${TENANT_ID_PATTERN} once trimmed and lower-cased (or be "*" for an admin key), got ${JSON.stringify(entry.tenantId)}` });
+  }
+  if (roles.includes(Role.AGENT) && entry.agentId === undefined) {
+    problems.push({ key: `${key}.agentId`, text: `"${key}.agentId" is required: the key has the agent role${entry.roles === undefined ? ' (the default when "roles" is not given)' : ''}` });
+  }
+  return problems;
+}
+
+/**
+ * Every API-key entry the Authenticator would refuse, and every key listed twice (one key cannot
+ * stand for two principals), each named by its place under `prefix` (`auth.apiKeys[2].agentId`).
+ */
+export function apiKeyProblems(entries: readonly ApiKeyConfig[], prefix: string): KeyProblem[] {
+  const problems: KeyProblem[] = [];
+  const firstByDigest = new Map<string, number>();
+  for (const [i, entry] of entries.entries()) {
+    const key = `${prefix}[${i}]`;
+    problems.push(...apiKeyEntryProblems(entry, key));
+    const digest = apiKeyDigest(entry);
+    const first = firstByDigest.get(digest);
+    if (first === undefined) firstByDigest.set(digest, i);
+    else problems.push({ key, text: `${describeEntry(key, entry)} is the same key as ${describeEntry(`${prefix}[${first}]`, entries[first]!)}: list each key once` });
+  }
+  return problems;
+}
+
 /**
  * Verifies API keys and JWTs and turns them into principals.
  *
@@ -64,13 +108,14 @@ export class Authenticator {
   private readonly seenJti = new Map<string, number>();
   private readonly stats_: AuthStats = { accepted: 0, refused: 0, replayed: 0, jtiTracked: 0, jtiEvictedEarly: 0 };
 
+  /** Throws on an API-key entry validateServerConfig refuses (a configuration that was not loaded through it). */
   constructor(config: ServerConfig['auth']) {
+    const [problem] = apiKeyProblems(config.apiKeys, 'auth.apiKeys');
+    if (problem !== undefined) throw new Error(`invalid configuration: ${problem.text}`);
     for (const entry of config.apiKeys) {
-      const hex = (entry.sha256 ?? sha256Hex(entry.key!)).toLowerCase();
+      const hex = apiKeyDigest(entry);
       const roles = new Set<Role>((entry.roles ?? [Role.AGENT]) as Role[]);
-      const tenantId = entry.tenantId === '*' ? '*' : normalizeTenantId(entry.tenantId);
-      if (tenantId === undefined) throw new Error(`auth.apiKeys: tenantId ${JSON.stringify(entry.tenantId)} is not a valid tenant id`);
-      if (roles.has(Role.AGENT) && entry.agentId === undefined) throw new Error(`auth.apiKeys: a key with the agent role needs an agentId (${entry.name ?? 'unnamed key'})`);
+      const tenantId = entry.tenantId === '*' ? '*' : normalizeTenantId(entry.tenantId)!;
       this.keys.set(hex, {
         digest: Buffer.from(hex, 'hex'),
         principal: Object.freeze({ kind: 'api-key', subject: entry.agentId ?? entry.name ?? `key:${hex.slice(0, 8)}`, agentId: entry.agentId, tenantId, roles, approverRoles: Object.freeze([...(entry.approverRoles ?? [])]) }),

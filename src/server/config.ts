@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import { ID_PATTERN_SOURCE } from '../message/constants.js';
+import { apiKeyProblems } from './auth.js';
 
 /**
  * The server's configuration: one TypeBox schema gives the type, the validator (ajv) and the
@@ -17,7 +19,7 @@ const ApiKeyEntry = Type.Object(
     /** The key in clear (hashed at load, then dropped); for development only. */
     key: Type.Optional(Type.String({ minLength: 16 })),
     /** The agent this key speaks for; absent for a reviewer or admin key not bound to an agent. */
-    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN_SOURCE })),
     /** The tenant the key belongs to; "*" (admin only) for every tenant. */
     tenantId: Type.String({ minLength: 1, maxLength: 64 }),
     roles: Type.Optional(Type.Array(Role, { maxItems: 3 })),
@@ -173,42 +175,151 @@ export const DEFAULT_CONFIG: ServerConfig = Object.freeze({
   chaos: { enabled: false, allowInProduction: false, maxDurationMs: 300_000 },
 }) as ServerConfig;
 
-/** A configuration problem: names the key (JSON pointer) and what was expected. */
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where a value came from. A bad value from a flag is a usage error; from elsewhere, a configuration error. */
+export type ConfigOrigin = 'default' | 'file' | 'env' | 'flag' | 'override';
+
+export interface ConfigSource {
+  readonly origin: ConfigOrigin;
+  /** As the user gave it: the file name, `AGENT_BUS_PORT`, `--port`. */
+  readonly label: string;
+}
+
+/** What is wrong at a key, naming it (`"port" must be <= 65535`), before its source is known. */
+export interface KeyProblem {
+  readonly key: string;
+  readonly text: string;
+}
+
+/** One bad value: its source and what is wrong, naming the key. */
+export interface ConfigProblem extends ConfigSource {
+  readonly text: string;
+}
+
+export function describeProblem(problem: ConfigProblem): string {
+  return `${problem.label}: ${problem.text}`;
+}
+
+/** A configuration that cannot be used: each problem names the key, what was expected and where the value came from. */
 export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-  ) {
-    super(message);
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    const lines = [...new Set(problems.map(describeProblem))];
+    super(lines.length === 1 ? `invalid configuration: ${lines[0]}` : `invalid configuration:\n  ${lines.join('\n  ')}`);
     this.name = 'ConfigError';
+  }
+}
+
+const DEFAULTS_SOURCE: ConfigSource = Object.freeze({ origin: 'default', label: 'defaults' });
+const OVERRIDES_SOURCE: ConfigSource = Object.freeze({ origin: 'override', label: 'overrides' });
+const UNNAMED_SOURCE: ConfigSource = Object.freeze({ origin: 'override', label: 'config' });
+
+/** The source of the value at a key (`auth.apiKeys[2].agentId`). */
+export type SourceOf = (key: string) => ConfigSource;
+
+/** A key as the documentation writes it: dots between names, brackets around array indexes. */
+function joinKey(parent: string, child: string | number): string {
+  if (typeof child === 'number') return `${parent}[${child}]`;
+  return parent === '' ? child : `${parent}.${child}`;
+}
+
+/** `auth.apiKeys[2].agentId` → `auth.apiKeys[2]` → `auth.apiKeys` → `auth` → ''. */
+function parentKey(key: string): string {
+  return key.slice(0, Math.max(key.lastIndexOf('.'), key.lastIndexOf('['), 0));
+}
+
+function isWithin(key: string, ancestor: string): boolean {
+  return key.startsWith(ancestor + '.') || key.startsWith(ancestor + '[');
+}
+
+/** Which source set each key, recorded in merge order so that the later source wins, as in the merge. */
+class ConfigSources {
+  private readonly byKey = new Map<string, ConfigSource>();
+
+  set(key: string, source: ConfigSource): void {
+    this.byKey.delete(key);
+    this.byKey.set(key, source);
+  }
+
+  /** Records every value of a partial configuration (arrays are values: merging replaces them whole). */
+  setAll(values: Json, source: ConfigSource, prefix = ''): void {
+    for (const [name, value] of Object.entries(values)) {
+      const key = joinKey(prefix, name);
+      if (isObject(value)) this.setAll(value, source, key);
+      else this.set(key, source);
+    }
+  }
+
+  /**
+   * The source that set the key or the value holding it. A missing key has neither: it is blamed
+   * on the latest source that set something next to it (e.g. the variable that created `auth.jwt`
+   * without its secret).
+   */
+  of(key: string): ConfigSource {
+    for (let at = key; at !== ''; at = parentKey(at)) {
+      const exact = this.byKey.get(at);
+      if (exact !== undefined) return exact;
+      const inside = [...this.byKey].filter(([k]) => isWithin(k, at));
+      if (inside.length > 0) return inside[inside.length - 1]![1];
+    }
+    return DEFAULTS_SOURCE;
   }
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 const validateConfig = ajv.compile(ServerConfigSchema);
 
-function describeError(e: ErrorObject, source: string): string {
-  const key = e.instancePath === '' ? '(root)' : e.instancePath.slice(1).replaceAll('/', '.');
+/** `/auth/apiKeys/2/agentId` → `auth.apiKeys[2].agentId` (with additionalProperties: false, a number in a path is an index). */
+function keyOfPointer(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<string>((key, segment) => joinKey(key, /^\d+$/.test(segment) ? Number(segment) : segment), '');
+}
+
+/** A union of literals fails with one `const` error per literal: their values are what was expected. */
+function allowedValuesByPointer(errors: readonly ErrorObject[]): Map<string, unknown[]> {
+  const allowed = new Map<string, unknown[]>();
+  for (const e of errors) {
+    if (e.keyword === 'const') allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), e.params.allowedValue]);
+  }
+  return allowed;
+}
+
+function schemaProblem(e: ErrorObject, allowed: ReadonlyMap<string, unknown[]>): KeyProblem | undefined {
+  const key = keyOfPointer(e.instancePath);
   switch (e.keyword) {
-    case 'additionalProperties':
-      return `${source}: unknown key "${key === '(root)' ? '' : key + '.'}${String(e.params.additionalProperty)}"`;
-    case 'required':
-      return `${source}: "${key === '(root)' ? '' : key + '.'}${String(e.params.missingProperty)}" is required`;
+    case 'additionalProperties': {
+      const unknownKey = joinKey(key, String(e.params.additionalProperty));
+      return { key: unknownKey, text: `unknown key "${unknownKey}"` };
+    }
+    case 'required': {
+      const missing = joinKey(key, String(e.params.missingProperty));
+      return { key: missing, text: `"${missing}" is required` };
+    }
     case 'type':
-      return `${source}: "${key}" must be of type ${String(e.params.type)}`;
-    case 'anyOf':
-      return `${source}: "${key}" must be one of the allowed values`;
+      return { key, text: `"${key}" must be of type ${String(e.params.type)}` };
+    case 'anyOf': {
+      const values = allowed.get(e.instancePath);
+      return { key, text: `"${key}" must be one of the allowed values${values === undefined ? '' : ` (${values.join(', ')})`}` };
+    }
     case 'const':
-      return '';
+      return undefined;
     default:
-      return `${source}: "${key}" ${e.message ?? 'is invalid'}`;
+      return { key, text: `"${key}" ${e.message ?? 'is invalid'}` };
   }
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+function schemaProblems(errors: readonly ErrorObject[], sourceOf: SourceOf): ConfigProblem[] {
+  const allowed = allowedValuesByPointer(errors);
+  return errors.flatMap((e) => {
+    const problem = schemaProblem(e, allowed);
+    return problem === undefined ? [] : [{ ...sourceOf(problem.key), text: problem.text }];
+  });
 }
 
 /** Deep merge of plain objects (arrays and scalars replace). Keys like __proto__ are ignored. */
@@ -223,8 +334,16 @@ export function mergeConfig(base: Json, over: Json): Json {
   return out;
 }
 
+export type SettingKind = 'string' | 'int' | 'bool' | 'float';
+
+/** A setting given as text (an environment variable or a command-line flag): the key it sets and how its text is read. */
+export interface TextSetting {
+  readonly path: readonly string[];
+  readonly kind: SettingKind;
+}
+
 /** Environment variables and the key each sets; numbers and booleans are parsed. */
-export const ENV_KEYS: Readonly<Record<string, { path: string[]; kind: 'string' | 'int' | 'bool' | 'float' }>> = Object.freeze({
+export const ENV_KEYS: Readonly<Record<string, TextSetting>> = Object.freeze({
   AGENT_BUS_HOST: { path: ['host'], kind: 'string' },
   AGENT_BUS_PORT: { path: ['port'], kind: 'int' },
   AGENT_BUS_DATA_DIR: { path: ['dataDir'], kind: 'string' },
@@ -245,19 +364,30 @@ export const ENV_KEYS: Readonly<Record<string, { path: string[]; kind: 'string' 
   AGENT_BUS_CHAOS_ENABLED: { path: ['chaos', 'enabled'], kind: 'bool' },
 });
 
-function parseEnvValue(name: string, raw: string, kind: 'string' | 'int' | 'bool' | 'float'): unknown {
-  if (kind === 'string') return raw;
+/** A command-line flag that sets a key: `{ flag: '--port', path: ['port'], kind: 'int', text: '8080' }`. */
+export interface FlagSetting extends TextSetting {
+  readonly flag: string;
+  readonly text: string;
+}
+
+interface GivenText {
+  readonly source: ConfigSource;
+  readonly setting: TextSetting;
+  readonly text: string;
+}
+
+/** The value of a setting's text, or what was expected instead. */
+function parseText(raw: string, kind: SettingKind): { value: unknown } | { expected: string } {
+  if (kind === 'string') return { value: raw };
   if (kind === 'bool') {
     const v = raw.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-    throw new ConfigError(`${name}: expected a boolean (true/false/1/0/yes/no/on/off), got ${JSON.stringify(raw)}`, [name]);
+    if (['1', 'true', 'yes', 'on'].includes(v)) return { value: true };
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return { value: false };
+    return { expected: 'a boolean (true/false/1/0/yes/no/on/off)' };
   }
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) {
-    throw new ConfigError(`${name}: expected ${kind === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`, [name]);
-  }
-  return n;
+  if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) return { expected: kind === 'int' ? 'an integer' : 'a number' };
+  return { value: n };
 }
 
 function setPath(target: Json, path: readonly string[], value: unknown): void {
@@ -269,69 +399,96 @@ function setPath(target: Json, path: readonly string[], value: unknown): void {
   node[path[path.length - 1]!] = value;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv): Json {
-  const out: Json = {};
-  for (const [name, spec] of Object.entries(ENV_KEYS)) {
-    const raw = env[name];
-    if (raw === undefined) continue;
-    setPath(out, spec.path, parseEnvValue(name, raw, spec.kind));
+function envTexts(env: NodeJS.ProcessEnv): GivenText[] {
+  return Object.entries(ENV_KEYS).flatMap(([name, setting]) => {
+    const text = env[name];
+    return text === undefined ? [] : [{ source: { origin: 'env', label: name } as const, setting, text }];
+  });
+}
+
+function flagTexts(flags: readonly FlagSetting[]): GivenText[] {
+  return flags.map((flag) => ({ source: { origin: 'flag', label: flag.flag } as const, setting: flag, text: flag.text }));
+}
+
+/** Sets each text's key in `target` (later texts win); throws one ConfigError naming every text that does not parse. */
+function applyTexts(target: Json, texts: readonly GivenText[], sources: ConfigSources): void {
+  const problems: ConfigProblem[] = [];
+  for (const { source, setting, text } of texts) {
+    const parsed = parseText(text, setting.kind);
+    if ('expected' in parsed) {
+      problems.push({ ...source, text: `expected ${parsed.expected}, got ${JSON.stringify(text)}` });
+      continue;
+    }
+    setPath(target, setting.path, parsed.value);
+    sources.set(setting.path.join('.'), source);
   }
-  return out;
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 export function readConfigFile(file: string): Json {
+  const problem = (text: string) => new ConfigError([{ origin: 'file', label: file, text }]);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, [file]);
+    throw problem(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`, [file]);
+    throw problem(`not valid JSON (${(error as Error).message})`);
   }
-  if (!isObject(parsed)) throw new ConfigError(`${file}: the top level must be a JSON object`, [file]);
+  if (!isObject(parsed)) throw problem('the top level must be a JSON object');
   return parsed;
 }
 
-/** Validates a merged configuration; throws ConfigError naming each bad key. */
-export function validateServerConfig(candidate: Json, source = 'config'): ServerConfig {
+/** `[::1]` → `::1`: the address as a URL writes it is accepted, and listened on without the brackets. */
+function withoutBrackets(host: string): string {
+  return /^\[.*\]$/.test(host) ? host.slice(1, -1) : host;
+}
+
+/**
+ * Validates a merged configuration; throws ConfigError naming each bad key, what was expected and,
+ * through `sourceOf`, where the value came from (default: "config").
+ */
+export function validateServerConfig(candidate: Json, sourceOf: SourceOf = () => UNNAMED_SOURCE): ServerConfig {
   const copy = structuredClone(candidate);
-  if (!validateConfig(copy)) {
-    const problems = [...new Set((validateConfig.errors ?? []).map((e) => describeError(e, source)).filter((p) => p !== ''))];
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, problems);
-  }
+  if (!validateConfig(copy)) throw new ConfigError(schemaProblems(validateConfig.errors ?? [], sourceOf));
   const config = copy as ServerConfig;
-  for (const [i, key] of config.auth.apiKeys.entries()) {
-    if ((key.sha256 === undefined) === (key.key === undefined)) {
-      throw new ConfigError(`${source}: "auth.apiKeys.${i}" needs exactly one of "sha256" or "key"`, [`auth.apiKeys.${i}`]);
-    }
-    if (key.tenantId === '*' && !(key.roles ?? []).includes('admin')) {
-      throw new ConfigError(`${source}: "auth.apiKeys.${i}.tenantId" may be "*" only for a key with the admin role`, [`auth.apiKeys.${i}.tenantId`]);
-    }
-  }
+  const problems = apiKeyProblems(config.auth.apiKeys, 'auth.apiKeys');
   if (config.delivery.pullLeaseMs > config.delivery.maxPullLeaseMs) {
-    throw new ConfigError(`${source}: "delivery.pullLeaseMs" must not exceed "delivery.maxPullLeaseMs"`, ['delivery.pullLeaseMs']);
+    problems.push({ key: 'delivery.pullLeaseMs', text: '"delivery.pullLeaseMs" must not exceed "delivery.maxPullLeaseMs"' });
   }
+  if (problems.length > 0) throw new ConfigError(problems.map(({ key, text }) => ({ ...sourceOf(key), text })));
+  config.host = withoutBrackets(config.host);
   return config;
 }
 
 export interface LoadConfigInput {
   file?: string;
   env?: NodeJS.ProcessEnv;
-  /** Command-line overrides (highest precedence). */
+  /** Command-line flags, above the environment; errors name the flag. */
+  flags?: readonly FlagSetting[];
+  /** Programmatic overrides (highest precedence). */
   overrides?: Json;
 }
 
-/** Defaults ← file ← environment ← overrides, validated. */
+/** Defaults ← file ← environment ← flags ← overrides, validated; errors name the source of each bad value. */
 export function loadServerConfig(input: LoadConfigInput = {}): ServerConfig {
+  const sources = new ConfigSources();
   let merged = structuredClone(DEFAULT_CONFIG) as unknown as Json;
-  if (input.file !== undefined) merged = mergeConfig(merged, readConfigFile(input.file));
-  merged = mergeConfig(merged, configFromEnv(input.env ?? {}));
-  if (input.overrides !== undefined) merged = mergeConfig(merged, input.overrides);
-  return validateServerConfig(merged, input.file ?? 'config');
+  if (input.file !== undefined) {
+    const fromFile = readConfigFile(input.file);
+    merged = mergeConfig(merged, fromFile);
+    sources.setAll(fromFile, { origin: 'file', label: input.file });
+  }
+  applyTexts(merged, [...envTexts(input.env ?? {}), ...flagTexts(input.flags ?? [])], sources);
+  if (input.overrides !== undefined) {
+    merged = mergeConfig(merged, input.overrides);
+    sources.setAll(input.overrides, OVERRIDES_SOURCE);
+  }
+  return validateServerConfig(merged, (key) => sources.of(key));
 }
 
 /** True for addresses that only this machine can reach. */

@@ -1,6 +1,6 @@
 /** The agent-bus server: HTTP + WebSocket API around an AgentBus. */
 export { buildServer, DEFAULT_WEB_ROOT, type AgentBusServer, type BuildServerOptions } from './app.js';
-export { startServer, defaultComponents, BindRefusedError, type ServeOptions, type ServeComponents, type RunningServer, type ShutdownReport } from './serve.js';
+export { startServer, defaultComponents, StartupError, BindRefusedError, type ServeOptions, type ServeComponents, type RunningServer, type ShutdownReport } from './serve.js';
 export {
   loadServerConfig,
   validateServerConfig,
@@ -8,12 +8,17 @@ export {
   DEFAULT_CONFIG,
   ENV_KEYS,
   ConfigError,
+  describeProblem,
   isLoopback,
   redactConfig,
   type ServerConfig,
   type ApiKeyConfig,
   type JwtConfig,
   type LoadConfigInput,
+  type ConfigProblem,
+  type ConfigOrigin,
+  type ConfigSource,
+  type KeyProblem,
 } from './config.js';
 export { Authenticator, Role, DEV_PRINCIPAL, sha256Hex, type Principal, type AuthStats } from './auth.js';
 export { signJwtHs256, verifyJwtHs256, type JwtClaims, type JwtVerifyOptions, type JwtResult } from './jwt.js';

@@ -1,7 +1,9 @@
+import { lookup } from 'node:dns/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AgentBus } from '../bus.js';
+import { ErrorCode, isBusError } from '../errors.js';
 import { Journal, verifyJournal } from '../journal/index.js';
 import type { AgentMessage } from '../message/schema.js';
 import { buildServer, type AgentBusServer } from './app.js';
@@ -46,12 +48,83 @@ export interface ShutdownReport {
   ledger: boolean;
 }
 
-export class BindRefusedError extends Error {
+/**
+ * The server did not start, for a reason its message says in one line: the configuration's fault
+ * (`config`: agent-bus serve exits 78) or the system's (`unavailable`, e.g. the port is taken: 69).
+ */
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'config' | 'unavailable',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+export class BindRefusedError extends StartupError {
   constructor(host: string) {
     super(
       `refusing to serve ${host} without authentication: configure auth.apiKeys or auth.jwt, bind to 127.0.0.1, or start with --insecure (anyone who can reach ${host} could then act as any agent)`,
+      'config',
     );
     this.name = 'BindRefusedError';
+  }
+}
+
+/** `::1` → `[::1]:8080`, as a URL writes it. */
+function hostAndPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Why a host cannot be listened on, by error code (from the DNS lookup or listen()). */
+const LISTEN_FAILURES: Readonly<Record<string, string>> = Object.freeze({
+  EADDRINUSE: 'another process already listens on that address and port',
+  EACCES: 'permission denied, ports below 1024 need privileges',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved: temporary DNS failure',
+  EAI_FAIL: 'the host name could not be resolved: DNS failure',
+});
+
+/** A StartupError for a known listen or lookup failure on `address`; the error itself otherwise. */
+function listenFailure(error: unknown, address: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === undefined ? undefined : LISTEN_FAILURES[code];
+  return why === undefined ? error : new StartupError(`cannot listen on ${address}: ${why} (${code})`, 'unavailable', { cause: error });
+}
+
+/** Fails before anything is started or written when the host name does not resolve. */
+async function resolveHost(host: string): Promise<void> {
+  try {
+    await lookup(host);
+  } catch (error) {
+    throw listenFailure(error, host);
+  }
+}
+
+/** A data directory that cannot be created is the configuration's fault. */
+function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' ? 'it exists and is not a directory' : code === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : 'it cannot be created';
+    throw new StartupError(`dataDir ${JSON.stringify(dataDir)} cannot be used: ${why} (${code ?? String(error)})`, 'config', { cause: error });
+  }
+}
+
+/**
+ * Starts the components. A CONFLICT from the bus is a StartupError: the journal in the data
+ * directory is held by another running server, or needs repair first (the message says which).
+ */
+async function startComponents(options: ServeOptions, log: Logger): Promise<ServeComponents> {
+  try {
+    return await (options.components ?? defaultComponents)(options.config, log);
+  } catch (error) {
+    if (isBusError(error) && error.code === ErrorCode.CONFLICT) throw new StartupError(`cannot start the bus: ${error.message}`, 'unavailable', { cause: error });
+    throw error;
   }
 }
 
@@ -101,16 +174,21 @@ function fileJournalPort(journal: Journal, dir: string): JournalPort {
  * flushed), then every message still held for an agent is counted in the log and either left in
  * the delivery ledger (delivered again after the next start) or, without a ledger, written to
  * `<dataDir>/undelivered-<time>.jsonl`; the process exits 0.
+ *
+ * A start that fails for a reason the operator can fix (bind refused, host name that does not
+ * resolve, unusable or busy data directory, address in use) throws a StartupError, after
+ * stopping whatever had started.
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config } = options;
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'agent-bus' } }, pino.destination(2));
   const authConfigured = config.auth.apiKeys.length > 0 || config.auth.jwt !== undefined;
   if (!authConfigured && !isLoopback(config.host) && !config.insecure) throw new BindRefusedError(config.host);
+  await resolveHost(config.host);
 
   const dataDir = path.resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const components = await (options.components ?? defaultComponents)(config, log);
+  prepareDataDir(dataDir);
+  const components = await startComponents(options, log);
   const app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
   let stopping: Promise<ShutdownReport> | undefined;
   const stop = (reason = 'stop requested'): Promise<ShutdownReport> => {
@@ -155,24 +233,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return stopping;
   };
 
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      stop(signal).then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.fatal({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+  const removeSignalHandlers = options.handleSignals === false ? () => undefined : stopOnSignals(stop, log);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    removeSignalHandlers();
+    // Releases what the components hold (the journal lock, the ledger) before the error is reported.
+    await stop('cannot listen').catch((stopError: unknown) => log.error({ err: stopError }, 'stopping after a failed listen failed'));
+    throw listenFailure(error, hostAndPort(config.host, config.port));
   }
-  await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `http://${hostAndPort(config.host, port)}`;
   const mode = authConfigured ? 'authentication on' : config.insecure && !isLoopback(config.host) ? 'INSECURE: no authentication on a non-loopback address' : 'dev mode: no authentication, identities are taken from requests as stated';
   (options.announce ?? ((line) => process.stdout.write(line + '\n')))(
     `agent-bus listening on ${url} — API ${url}/v1 (OpenAPI ${url}/openapi.json), dashboard ${url}/, metrics ${url}/metrics — ${mode}`,
@@ -181,4 +253,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   log.info({ url, dataDir, auth: authConfigured, insecure: config.insecure }, 'server started');
 
   return { app, url, stop };
+}
+
+/** SIGTERM / SIGINT stop the server and exit; returns a function that removes the handlers. */
+function stopOnSignals(stop: (reason: string) => Promise<ShutdownReport>, log: Logger): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
 }
