@@ -1010,7 +1010,7 @@ function journalDetails(annotations: Record<string, unknown>): Readonly<Record<s
 class SharedPolicyDetails {
   readonly view: Readonly<Record<string, unknown>>;
   readonly details: Readonly<Record<string, unknown>>;
-  /** With a shared (frozen) impact annotation: the details of messages that have both. */
+  /** With a shared (frozen) impact annotation — an agent's repeated score: the details of messages that have both. */
   private readonly byImpact = new WeakMap<object, Readonly<Record<string, unknown>>>();
 
   constructor(annotation: Record<string, unknown>) {

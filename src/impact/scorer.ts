@@ -83,6 +83,7 @@ export class ImpactScorer {
   private readonly maxTextChars: number;
   private readonly hourOfDay: HourOfDay;
   private readonly agents: AgentStateTable;
+  private repeated = false;
 
   constructor(options: ImpactScorerOptions = {}) {
     this.model = options.model ?? new KeywordModel();
@@ -123,6 +124,7 @@ export class ImpactScorer {
     const priority = priorityFactor(message);
     const type = typeFactor(message);
 
+    this.repeated = false;
     if (isThenable(prediction)) {
       return Promise.resolve(prediction).then((p) => this.combine(semanticFromProbability(p), permission, volume, contextScore, drift, priority, type));
     }
@@ -133,9 +135,21 @@ export class ImpactScorer {
     const last = state.lastScore;
     if (last !== undefined) {
       const f = last.factors;
-      if (f.semantic === semantic && f.permission === permission && f.volume === volume && f.context === contextScore && f.drift === drift && f.priority === priority && f.type === type) return last;
+      if (f.semantic === semantic && f.permission === permission && f.volume === volume && f.context === contextScore && f.drift === drift && f.priority === priority && f.type === type) {
+        this.repeated = true;
+        return last;
+      }
     }
     return (state.lastScore = this.combine(semantic, permission, volume, contextScore, drift, priority, type));
+  }
+
+  /**
+   * Whether the last synchronous score() returned the agent's previous result again (its factors
+   * unchanged): a result seen twice is likely to be seen again, so what is derived from it is
+   * worth keeping (the stage's annotation); a first result may be one of a kind.
+   */
+  get lastScoreRepeated(): boolean {
+    return this.repeated;
   }
 
   stats(): ImpactScorerStats {

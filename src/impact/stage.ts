@@ -55,27 +55,32 @@ export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage
   }
   const thresholdFor = (tenantId: string): number => perTenant.get(tenantId) ?? defaultThreshold;
 
-  // The scorer hands out the same frozen result while an agent's factors are unchanged; so is its
-  // annotation here (per threshold), rather than a new one per message.
+  // The scorer hands out the same frozen result while an agent's factors are unchanged; from its
+  // second use on, its annotation (per threshold) is one frozen object too, rather than a new one
+  // per message. A first result gets a plain annotation: it may never be seen again (a distinct
+  // text), and keeping it would cost more than it saves.
   const annotations = new WeakMap<ImpactScore, ImpactAnnotation>();
 
-  function annotate(result: ImpactScore, threshold: number): ImpactAnnotation {
-    const known = annotations.get(result);
-    if (known !== undefined && known.threshold === threshold) return known;
-    const impact: ImpactAnnotation = Object.freeze({
+  function annotate(result: ImpactScore, threshold: number, repeated: boolean): ImpactAnnotation {
+    if (repeated) {
+      const known = annotations.get(result);
+      if (known !== undefined && known.threshold === threshold) return known;
+    }
+    const impact: ImpactAnnotation = {
       score: result.score,
       factors: result.factors,
       lane: result.score >= threshold ? 'deliberation' : 'fast',
       threshold,
       model: result.model,
-    });
-    if (Object.isFrozen(result)) annotations.set(result, impact);
+    };
+    if (!repeated) return impact;
+    annotations.set(result, Object.freeze(impact));
     return impact;
   }
 
-  function decide(message: AgentMessage, ctx: GovernanceContext, result: ImpactScore): Verdict {
+  function decide(message: AgentMessage, ctx: GovernanceContext, result: ImpactScore, repeated: boolean): Verdict {
     const threshold = perTenant.size === 0 ? defaultThreshold : thresholdFor(message.tenantId);
-    const impact = annotate(result, threshold);
+    const impact = annotate(result, threshold, repeated);
     ctx.annotations['impact'] = impact;
     if (impact.lane === 'fast') return PROCEED;
     return hold(`impact score ${result.score.toFixed(3)} ≥ threshold ${threshold}`, { impact });
@@ -91,8 +96,8 @@ export function createImpactStage(options: ImpactStageOptions = {}): ImpactStage
     evaluate(message, ctx) {
       // The context has what the scorer reads (now, sender): no object per message.
       const result = scorer.score(message, ctx);
-      if (isThenable(result)) return result.then((r) => decide(message, ctx, r));
-      return decide(message, ctx, result);
+      if (isThenable(result)) return result.then((r) => decide(message, ctx, r, false));
+      return decide(message, ctx, result, scorer.lastScoreRepeated);
     },
   };
 }

@@ -91,15 +91,18 @@ test('with an async model the stage returns a promise of the verdict', async () 
   assert.equal((ctx.annotations['impact'] as ImpactAnnotation).model, 'async');
 });
 
-test('an agent whose score is unchanged shares one frozen annotation; a new threshold gets a new one with its lane', () => {
+test('an agent whose score repeats shares one frozen annotation from its second message; a new threshold gets a new one with its lane', () => {
   const stage = createImpactStage({ model: new KeywordModel(), timeZone: 'UTC' });
   const annotate = (): ImpactAnnotation => {
     const ctx = governanceContext();
     syncVerdict(stage.evaluate(message(), ctx));
     return ctx.annotations['impact'] as ImpactAnnotation;
   };
+  const once = annotate();
+  assert.ok(!Object.isFrozen(once), 'a first score may be one of a kind: its annotation is not kept');
   const first = annotate();
   assert.ok(Object.isFrozen(first) && Object.isFrozen(first.factors));
+  assert.deepEqual(first, once);
   assert.equal(annotate(), first, 'same factors, same threshold: the same annotation');
   stage.setThreshold(0.05);
   const lowered = annotate();
