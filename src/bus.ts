@@ -40,6 +40,11 @@ export interface SendResult {
   /** True when the message was delivered (or held) and no recipient failed. */
   ok: boolean;
   status: SendStatus;
+  /**
+   * The message's id (generated when the input had none). A message refused before it was built
+   * (bad pin, schema, stopping bus) keeps the input's messageId when that was a string of at most
+   * 128 characters, else has ''.
+   */
   messageId: string;
   code?: RejectionCode;
   reason?: string;
