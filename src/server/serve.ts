@@ -189,7 +189,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const dataDir = path.resolve(config.dataDir);
   prepareDataDir(dataDir);
   const components = await startComponents(options, log);
-  const app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
+  let app: AgentBusServer;
+  try {
+    app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
+  } catch (error) {
+    // Releases what the components hold (the journal lock, the ledger) before the error is reported.
+    try {
+      await components.bus.stop();
+      await components.close?.();
+    } catch (stopError) {
+      log.error({ err: stopError }, 'stopping after a failed start failed');
+    }
+    throw error;
+  }
   let stopping: Promise<ShutdownReport> | undefined;
   const stop = (reason = 'stop requested'): Promise<ShutdownReport> => {
     stopping ??= (async () => {

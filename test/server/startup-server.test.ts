@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
+import { AgentBus } from '../../src/bus.js';
 import { loadServerConfig } from '../../src/server/config.js';
 import { startServer, StartupError, type RunningServer } from '../../src/server/serve.js';
 
@@ -80,5 +81,20 @@ describe('startServer refuses to start with a one-line StartupError', () => {
     assert.deepEqual(readdirSync(path.join(otherDir, 'journal')).filter((f) => f.endsWith('.lock')), []);
     const second = await start({ host: '::1', dataDir: otherDir });
     assert.equal((await fetch(`${second.url}/healthz`)).status, 200);
+  });
+});
+
+describe('startServer releases what it started when the server cannot be built', () => {
+  it('an API-key entry the Authenticator refuses (a config that skipped validation): the error is reported, the bus stopped and the components closed', async () => {
+    const valid = loadServerConfig({ overrides: { logLevel: 'silent', dataDir: path.join(root, 'unbuilt'), port: 0 } });
+    const config = { ...valid, auth: { ...valid.auth, apiKeys: [{ key: 'k-1', tenantId: 'NOT A TENANT', roles: ['admin'] }] } } as typeof valid;
+    const bus = new AgentBus({ policy: false, impact: false, deliberation: false });
+    let closed = 0;
+    await assert.rejects(
+      startServer({ config, handleSignals: false, logger: pino({ level: 'silent' }), announce: () => undefined, components: async () => ({ bus, close: async () => void closed++ }) }),
+      /tenant/i,
+    );
+    assert.equal(bus.isRunning, false, 'the bus was stopped');
+    assert.equal(closed, 1, 'the components were closed');
   });
 });
