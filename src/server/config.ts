@@ -22,7 +22,7 @@ const ApiKeyEntry = Type.Object(
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN_SOURCE })),
     /** The tenant the key belongs to; "*" (admin only) for every tenant. */
     tenantId: Type.String({ minLength: 1, maxLength: 64 }),
-    roles: Type.Optional(Type.Array(Role, { maxItems: 3 })),
+    roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 3 })),
     /** Approver roles a reviewer holds for deliberation policies (e.g. security_team, compliance_team). */
     approverRoles: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 })),
     /** A name for logs (never the key). */

@@ -42,6 +42,12 @@ describe('API-key entries the Authenticator would refuse are configuration error
     assert.ok(problems.every((p) => p.origin === 'file' && p.label === file));
   });
 
+  it('an empty roles list (a key that could do nothing)', () => {
+    const problems = problemsOf({ overrides: { auth: { apiKeys: [admin(KEY + '1'), { ...admin(KEY + '2'), roles: [] }] } } });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.text, /^"auth\.apiKeys\[1\]\.roles"/);
+  });
+
   it('a tenant id the bus cannot use, and "*" without the admin role', () => {
     const problems = problemsOf({ overrides: { auth: { apiKeys: [admin(KEY + '1'), { ...admin(KEY + '2'), tenantId: 'a b!' }, { key: KEY + '3', agentId: 'x', tenantId: '*' }] } } });
     assert.equal(problems.length, 2);
