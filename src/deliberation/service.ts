@@ -578,6 +578,11 @@ export class DeliberationService {
    * a limit that is not a number is the default, a cursor that is not one starts at the beginning,
    * and a tenantId that is not a string matches no item.
    */
+  /** Whether `cursor` is one `list` issued (see isListCursor): an edge checks it before paging. */
+  isCursor(cursor: string): boolean {
+    return isListCursor(cursor);
+  }
+
   list(query: ListQuery = {}): ListPage {
     const q: Partial<Record<keyof ListQuery, unknown>> = fieldsOf(query);
     const limit = typeof q.limit === 'number' && !Number.isNaN(q.limit) ? Math.min(1000, Math.max(1, Math.floor(q.limit))) : 100;

@@ -24,6 +24,8 @@ export type DeliberationResult =
 
 export interface DeliberationPort {
   list(query: { tenantId?: string; status?: ItemStatus; limit?: number; cursor?: string }): MaybePromise<{ items: readonly DeliberationItemView[]; nextCursor: string | undefined }>;
+  /** Whether a cursor is one this port's `list` issued; without it, every cursor is passed on to `list`. */
+  isCursor?(cursor: string): boolean;
   get(id: string): MaybePromise<DeliberationItemView | undefined>;
   approve(id: string, decision: ReviewerDecisionInput): MaybePromise<DeliberationResult>;
   reject(id: string, decision: ReviewerDecisionInput): MaybePromise<DeliberationResult>;

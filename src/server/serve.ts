@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AgentBus } from '../bus.js';
@@ -108,23 +108,44 @@ async function resolveHost(host: string): Promise<void> {
 function prepareDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK | constants.X_OK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' ? 'it exists and is not a directory' : code === 'ENOTDIR' ? 'a part of the path is a file, not a directory' : 'it cannot be created';
-    throw new StartupError(`dataDir ${JSON.stringify(dataDir)} cannot be used: ${why} (${code ?? String(error)})`, 'config', { cause: error });
+    throw dataDirFailure(error, dataDir) ?? error;
   }
+}
+
+/** Why the data directory, or a file or directory the components make in it, cannot be used. */
+const DATA_DIR_FAILURES: Readonly<Record<string, string>> = Object.freeze({
+  EEXIST: 'it exists and is not a directory',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+});
+
+/** A configuration StartupError for a file-system error on a path in `dataDir`; undefined for any other error. */
+function dataDirFailure(error: unknown, dataDir: string): StartupError | undefined {
+  const { code, path: where } = (error ?? {}) as NodeJS.ErrnoException;
+  const why = code === undefined ? undefined : DATA_DIR_FAILURES[code];
+  if (why === undefined) return undefined;
+  const inDataDir = where === undefined || where === dataDir || where.startsWith(dataDir + path.sep);
+  if (!inDataDir) return undefined;
+  const subject = where === undefined || where === dataDir ? '' : ` (${JSON.stringify(where)})`;
+  return new StartupError(`dataDir ${JSON.stringify(dataDir)} cannot be used${subject}: ${why} (${code})`, 'config', { cause: error });
 }
 
 /**
  * Starts the components. A CONFLICT from the bus is a StartupError: the journal in the data
- * directory is held by another running server, or needs repair first (the message says which).
+ * directory is held by another running server, or needs repair first (the message says which);
+ * so is a file-system error on a path in the data directory (a file where a directory belongs,
+ * no permission): the configuration's fault.
  */
-async function startComponents(options: ServeOptions, log: Logger): Promise<ServeComponents> {
+async function startComponents(options: ServeOptions, log: Logger, dataDir: string): Promise<ServeComponents> {
   try {
     return await (options.components ?? defaultComponents)(options.config, log);
   } catch (error) {
     if (isBusError(error) && error.code === ErrorCode.CONFLICT) throw new StartupError(`cannot start the bus: ${error.message}`, 'unavailable', { cause: error });
-    throw error;
+    throw dataDirFailure(error, dataDir) ?? error;
   }
 }
 
@@ -188,7 +209,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const dataDir = path.resolve(config.dataDir);
   prepareDataDir(dataDir);
-  const components = await startComponents(options, log);
+  const components = await startComponents(options, log, dataDir);
   let app: AgentBusServer;
   try {
     app = await buildServer({ config, bus: components.bus, deliberation: components.deliberation, journal: components.journal, logger: log });
@@ -203,9 +224,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw error;
   }
   let stopping: Promise<ShutdownReport> | undefined;
+  // Silenced when a failed start is undone: its one-line error is the whole report.
+  let lifecycle: Logger = log;
   const stop = (reason = 'stop requested'): Promise<ShutdownReport> => {
     stopping ??= (async () => {
-      log.info({ reason }, 'server stopping');
+      lifecycle.info({ reason }, 'server stopping');
       const ctx = app.busContext;
       const ledger = components.bus.deliveryLedger() !== undefined;
       ctx.state.shuttingDown = true;
@@ -218,7 +241,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         for (const agent of await components.bus.listAgents()) undelivered += components.bus.pending(agent.agentId);
         if (undelivered > 0) log.warn({ undelivered }, 'messages accepted but not acknowledged stay in the delivery ledger; they are delivered again when their agents return after a restart');
         await components.close?.();
-        log.info({ undelivered }, 'server stopped');
+        lifecycle.info({ undelivered }, 'server stopped');
         log.flush?.();
         return { undelivered, spoolFile: undefined, ledger };
       }
@@ -238,7 +261,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         log.warn({ undelivered, spoolFile }, 'messages accepted but not acknowledged were written to the spool file');
       }
       await components.close?.();
-      log.info({ undelivered }, 'server stopped');
+      lifecycle.info({ undelivered }, 'server stopped');
       log.flush?.();
       return { undelivered, spoolFile, ledger };
     })();
@@ -250,6 +273,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     removeSignalHandlers();
+    lifecycle = log.child({}, { level: 'warn' });
     // Releases what the components hold (the journal lock, the ledger) before the error is reported.
     await stop('cannot listen').catch((stopError: unknown) => log.error({ err: stopError }, 'stopping after a failed listen failed'));
     throw listenFailure(error, hostAndPort(config.host, config.port));

@@ -80,6 +80,16 @@ describe('agent-bus serve: start-up failures are one clear message with the righ
     assert.equal(r.err, `agent-bus serve: dataDir "${notADir}" cannot be used: it exists and is not a directory (EEXIST)\n`);
   });
 
+  it('a file where the components need a directory in the data directory: 78, naming it', async () => {
+    for (const sub of ['journal', 'delivery']) {
+      const dataDir = mkdtempSync(path.join(dir, 'data-'));
+      writeFileSync(path.join(dataDir, sub), 'x');
+      const r = await serveFails([...QUIET, '--data-dir', dataDir]);
+      assert.equal(r.code, 78, r.err);
+      assert.match(r.err, new RegExp(`^agent-bus serve: dataDir "${dataDir}" cannot be used \\("${dataDir}/${sub}[^"]*"\\): (it exists and is not a directory \\(EEXIST\\)|a part of the path is a file, not a directory \\(ENOTDIR\\))\n$`));
+    }
+  });
+
   it('a port in use: 69', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,6 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isListCursor } from '../../deliberation/service.js';
 import { ErrorCode } from '../../errors.js';
 import { hasRole, inTenant, Role, type Principal } from '../auth.js';
 import { listedTenant, sendFailure, type Req, type ServerContext } from '../context.js';
@@ -64,7 +63,7 @@ export function deliberationRoutes(app: FastifyInstance, ctx: ServerContext): vo
       if (wanted !== undefined) query.tenantId = wanted;
       if (q.status !== undefined) query.status = q.status;
       if (q.cursor !== undefined) {
-        if (!isListCursor(q.cursor)) return sendFailure(reply, failure(ErrorCode.INVALID_ARGUMENT, 'query.cursor is not a cursor this server issued: pass the nextCursor of a previous page, or no cursor for the first page'));
+        if (port.isCursor?.(q.cursor) === false) return sendFailure(reply, failure(ErrorCode.INVALID_ARGUMENT, 'query.cursor is not a cursor this server issued: pass the nextCursor of a previous page, or no cursor for the first page'));
         query.cursor = q.cursor;
       }
       const page = await port.list(query);
