@@ -1,9 +1,10 @@
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import AjvModule, { type ValidateFunction } from 'ajv';
 import { RejectionCode } from '../errors.js';
 import { reject, type Reject } from '../governance/verdict.js';
 import { DEFAULT_LIMITS, type MessageLimits, type MessageType, type Priority } from './constants.js';
 import { CONTENT_TOO_DEEP, exactContentBytes, lastInvalidPath, lastSnapshotChars, lastSnapshotSize, snapshotJsonObject } from './content.js';
 import { issueMessageId } from './ids.js';
+import { describeSchemaError } from './schema-errors.js';
 import { buildMessageInputSchema, type AgentMessage, type MessageInput } from './schema.js';
 import { normalizeTenantId } from './tenant.js';
 
@@ -28,23 +29,11 @@ export function compileMessageValidator(limits: MessageLimits): ValidateFunction
     // unicode: false — string limits count UTF-16 units (String#length), not code points: as strict
     // or stricter, and validation takes less than half the time (ajv skips its code-point count).
     // Ajv 8 still honours the option but warns that it is deprecated; that one warning is dropped.
-    const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false, unicode: false, logger: AJV_LOGGER });
+    const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false, unicode: false, verbose: true, logger: AJV_LOGGER });
     validate = ajv.compile(buildMessageInputSchema(limits));
     compiled.set(key, validate);
   }
   return validate;
-}
-
-export function describeSchemaError(error: ErrorObject | undefined): string {
-  if (error === undefined) return 'message does not match the schema';
-  const where = error.instancePath === '' ? 'message' : error.instancePath;
-  if (error.keyword === 'additionalProperties') {
-    return `${where} has an unknown field "${String((error.params as { additionalProperty?: string }).additionalProperty)}"`;
-  }
-  if (error.keyword === 'required') {
-    return `${where} is missing the required field "${String((error.params as { missingProperty?: string }).missingProperty)}"`;
-  }
-  return `${where} ${error.message ?? 'is invalid'}`;
 }
 
 /**
@@ -76,7 +65,7 @@ export class MessageBuilder {
       return reject(RejectionCode.INVALID_MESSAGE, 'message must be a JSON object');
     }
     if (!this.validate(input)) {
-      return reject(RejectionCode.INVALID_MESSAGE, describeSchemaError(this.validate.errors?.[0]));
+      return reject(RejectionCode.INVALID_MESSAGE, describeSchemaError('message', this.validate.errors?.at(-1)));
     }
     const m = input as MessageInput;
     const tenantId = normalizeTenantId(m.tenantId);

@@ -1,9 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { ITEM_STATUSES } from '../deliberation/types.js';
 import { ErrorCode, REJECTION_CODES } from '../errors.js';
 import { MessageInputSchema } from '../message/schema.js';
+import { describeSchemaError } from '../message/schema-errors.js';
 
 /**
  * Route schemas: the request side is validated by ajv (except message bodies, which the bus
@@ -268,7 +269,7 @@ export function requestValidatorCompiler(): (route: { schema: Record<string, unk
         // The last error is the one to report: a failed union (anyOf) lists its branches' errors first.
         const error = validate.errors?.at(-1);
         const code = error?.keyword === 'additionalProperties' ? ErrorCode.INVALID_ARGUMENT : fieldCode;
-        return { error: new InvalidRequest(code, error === undefined ? `${name} is invalid` : describeSchemaError(name, error, isBody)) };
+        return { error: new InvalidRequest(code, describeSchemaError(name, error, isBody ? 'field' : 'parameter')) };
       }
       const conflict = isBody ? disagreeingSpellings(name, data) : undefined;
       return conflict === undefined ? true : { error: new InvalidRequest(fieldCode, conflict) };
@@ -288,74 +289,4 @@ export function disagreeingSpellings(name: string, body: unknown): string | unde
     }
   }
   return undefined;
-}
-
-/** An ajv error in plain words, naming the field: "body.capabilities[1] must be a string". */
-function describeSchemaError(part: string, e: ErrorObject, isBody: boolean): string {
-  const where = part + fieldPath(e.instancePath);
-  const params = e.params as { missingProperty?: string; additionalProperty?: string; limit?: number };
-  switch (e.keyword) {
-    case 'required':
-      return `${where}.${params.missingProperty} is required`;
-    case 'additionalProperties':
-      return `${where}.${params.additionalProperty} is not a known ${isBody ? 'field' : 'parameter'}`;
-    case 'type':
-    case 'anyOf':
-    case 'enum':
-    case 'const':
-      return `${where} must be ${describeSchema(e.parentSchema as Record<string, unknown>)}`;
-    case 'minLength':
-      return params.limit === 1 ? `${where} must not be empty` : `${where} must be at least ${params.limit} characters`;
-    case 'maxLength':
-      return `${where} must be at most ${params.limit} characters`;
-    case 'minimum':
-      return `${where} must be at least ${params.limit}`;
-    case 'maximum':
-      return `${where} must be at most ${params.limit}`;
-    case 'minItems':
-      return `${where} must have at least ${params.limit} items`;
-    case 'maxItems':
-      return `${where} must have at most ${params.limit} items`;
-    default:
-      return `${where} ${e.message ?? 'is invalid'}`;
-  }
-}
-
-/** "/capabilities/1" → ".capabilities[1]" */
-function fieldPath(pointer: string): string {
-  let path = '';
-  for (const segment of pointer.split('/').slice(1)) {
-    const key = segment.replaceAll('~1', '/').replaceAll('~0', '~');
-    path += /^\d+$/.test(key) ? `[${key}]` : `.${key}`;
-  }
-  return path;
-}
-
-const TYPE_NOUNS: Readonly<Record<string, readonly [one: string, many: string]>> = {
-  string: ['a string', 'strings'],
-  integer: ['an integer', 'integers'],
-  number: ['a number', 'numbers'],
-  boolean: ['true or false', 'booleans'],
-  object: ['a JSON object', 'JSON objects'],
-  array: ['an array', 'arrays'],
-};
-
-/** What a schema accepts, in words: "an array of strings", "one of approve, reject, abstain". */
-function describeSchema(schema: Record<string, unknown>): string {
-  const values = allowedValues(schema);
-  if (values !== undefined) return values.length === 1 ? JSON.stringify(values[0]) : `one of ${values.join(', ')}`;
-  const type = String(schema.type);
-  const items = schema.items as Record<string, unknown> | undefined;
-  const itemNoun = items === undefined ? undefined : TYPE_NOUNS[String(items.type)]?.[1];
-  if (type === 'array' && itemNoun !== undefined) return `an array of ${itemNoun}`;
-  return TYPE_NOUNS[type]?.[0] ?? `of type ${type}`;
-}
-
-/** The values a const, an enum or a union of consts allows; undefined for other schemas. */
-function allowedValues(schema: Record<string, unknown>): readonly unknown[] | undefined {
-  if (schema.const !== undefined) return [schema.const];
-  if (Array.isArray(schema.enum)) return schema.enum;
-  const branches = schema.anyOf;
-  if (!Array.isArray(branches) || !branches.every((b: { const?: unknown }) => b.const !== undefined)) return undefined;
-  return branches.map((b: { const: unknown }) => b.const);
 }
