@@ -332,8 +332,18 @@ export class AgentBus {
     this.pipeline = new GovernancePipeline([...this.coreStages, ...stages]);
     if (!this.explicitAuthority && governance.constitution !== undefined) this.authority = governance.constitution;
     this.journalSink = kit === undefined || governance.journal === undefined ? governance.journal : kit.journal(governance.journal);
+    if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) {
+      try {
+        this.delivery.ledger = DeliveryLedger.open(this.ledgerDir, { compactAfterBytes: this.ledgerCompactAfterBytes });
+      } catch (error) {
+        // What assembly opened (the journal and its lock, the deliberation store) is closed again.
+        this.journalSink = undefined;
+        this.governance = undefined;
+        await governance.close().catch(() => undefined); // the ledger's error is the one to report
+        throw error;
+      }
+    }
     kit?.start();
-    if (this.ledgerDir !== undefined && this.delivery.ledger === undefined) this.delivery.ledger = DeliveryLedger.open(this.ledgerDir, { compactAfterBytes: this.ledgerCompactAfterBytes });
     this.holdHandler = governance.deliberation;
     if (governance.deliberationService !== undefined) this.wireDeliberation(governance.deliberationService);
     this.running = true;
