@@ -27,6 +27,9 @@ describe('deliberation routes (dev mode)', () => {
         assert.equal(res.statusCode, 400, JSON.stringify(payload));
         assert.equal(res.json().error.code, 'REASON_REQUIRED', res.body);
       }
+      const noBody = await h.app.inject({ method: 'POST', url: `/v1/deliberations/${ids[0]}/${kind}` });
+      assert.equal(noBody.statusCode, 400, 'no body at all');
+      assert.equal(noBody.json().error.code, 'REASON_REQUIRED', noBody.body);
       const wrongType = await h.app.inject({ method: 'POST', url: `/v1/deliberations/${ids[0]}/${kind}`, payload: { reason: 5 } });
       assert.equal(wrongType.statusCode, 400);
       assert.equal(wrongType.json().error.message, 'body.reason must be a string');

@@ -98,6 +98,10 @@ export function deliberationRoutes(app: FastifyInstance, ctx: ServerContext): vo
           body: DecisionBody,
           response: { 200: ItemResponse, ...ERRORS },
         },
+        // No body at all is a decision without a reason (REASON_REQUIRED below), not a malformed request.
+        preValidation: async (request: { body: unknown }) => {
+          request.body ??= {};
+        },
       },
       async (request: Req<Static<typeof IdParams>, unknown, Static<typeof DecisionBody>>, reply) => {
         const port = ctx.deliberation;
