@@ -23,16 +23,16 @@ import type { JournalEntry } from './types.js';
  * messageDigestText, with their error handling): same record, carried as text in the same piece.
  *
  * Bytes of one record, with a digest to compute (tape: REC preLen s1 e1 s4 e4 s5 e5 s7 e7 s9 e9
- * runA f3 f4 f5 f6 runB f10 runC):
+ * then one slot per field in line order, RECORD_PARTS):
  *   pre-image   `["AgentMessage/2",...]`, exactly messageDigestText's text (preLen bytes)
- *   runA        `,"type":…,"at":…` (fields present only)
- *   f3 … f6     tenantId, messageId, fromAgent, toAgent: when equal to the message's string, not
- *               written (REF: the worker copies the pre-image element, bytes s..e of the record);
- *               else `,"<key>":<value>` (its length) or nothing (ABSENT)
- *   runB        `,"recipients":…,"code":…,"reason":…`
- *   f10         constitutionalHash, as f3
- *   runC        `,"details":…,"message":…`
- * The worker writes `{"seq":N` runA f3 f4 f5 f6 runB f10 runC `,"digest":"<hex>"}`.
+ *   fields      type, at, tenantId, messageId, fromAgent, toAgent, recipients, code, reason,
+ *               constitutionalHash, details, message: the value's JSON text only (the slot holds
+ *               its length), or nothing (ABSENT: the field is left out). The worker writes the
+ *               keys (`,"type":`), so this thread copies none. A shared field (tenantId,
+ *               messageId, fromAgent, toAgent, constitutionalHash) equal to the message's string
+ *               is not written either (REF: the worker copies the pre-image element, bytes s..e of
+ *               the record).
+ * The worker writes `{"seq":N`, each present field as `,"<key>":` and its text, `,"digest":"<hex>"}`.
  * Any other record (tape: LINE bodyLen preLen): `{"seq":N` then the body (the line's fields, no
  * closing brace), then `,"digest":"<sha256 of the preLen bytes after the body>"}`, or `}` when
  * preLen is -1 (no digest to compute: no message, or the caller gave the digest).
@@ -108,13 +108,24 @@ const CONSTITUTIONAL_HASH = key('constitutionalHash');
 const DETAILS = key('details');
 const MESSAGE = key('message');
 const DIGEST = key('digest');
-/** Keys of the shared fields in line order (tenantId, messageId, fromAgent, toAgent, constitutionalHash) and their slots. */
-const SHARED_FIELDS = [
-  [TENANT_ID, SLOT_TENANT_ID],
-  [MESSAGE_ID, SLOT_MESSAGE_ID],
-  [FROM_AGENT, SLOT_FROM_AGENT],
-  [TO_AGENT, SLOT_TO_AGENT],
-] as const;
+/** A record's fields in line order, each with its key and, for one a pre-image element may hold, that element's slot. */
+const RECORD_PARTS: ReadonlyArray<{ key: Uint8Array; element?: number }> = [
+  { key: TYPE },
+  { key: AT },
+  { key: TENANT_ID, element: SLOT_TENANT_ID },
+  { key: MESSAGE_ID, element: SLOT_MESSAGE_ID },
+  { key: FROM_AGENT, element: SLOT_FROM_AGENT },
+  { key: TO_AGENT, element: SLOT_TO_AGENT },
+  { key: RECIPIENTS },
+  { key: CODE },
+  { key: REASON },
+  { key: CONSTITUTIONAL_HASH, element: SLOT_CONSTITUTIONAL_HASH },
+  { key: DETAILS },
+  { key: MESSAGE },
+];
+/** Tape slots of a REC record: kind, preLen, 5 × (start, end) of shared pre-image elements, one per field. */
+const FIRST_PART_SLOT = 12;
+const RECORD_SLOTS = FIRST_PART_SLOT + RECORD_PARTS.length;
 
 type RawJson = (value: unknown) => boolean;
 // JSON.rawJSON objects (behind a flag in Node 20) have a null prototype and serialize as their text.
@@ -202,10 +213,10 @@ export class TapeEncoder {
       this.plainRecord(entry);
       return;
     }
-    this.tapeRoom(20);
+    this.tapeRoom(RECORD_SLOTS);
     const t = this.t;
     this.tape[t] = REC;
-    this.t = t + 20;
+    this.t = t + RECORD_SLOTS;
     const recordStart = this.b;
     // Each message field is read once, for its pre-image element and its record field.
     const messageId = message.messageId;
@@ -233,24 +244,20 @@ export class TapeEncoder {
     this.element(message.metadata ?? null, -1, 0);
     this.byte(CLOSE_ARRAY);
     this.slot(t + 1, this.b - recordStart);
-    let run = this.b;
-    this.field(TYPE, entry.type);
-    this.field(AT, entry.at);
-    this.slot(t + 12, this.b - run);
-    this.slot(t + 13, this.shared(TENANT_ID, entry.tenantId ?? tenantId, tenantId));
-    this.slot(t + 14, this.shared(MESSAGE_ID, entry.messageId ?? messageId, messageId));
-    this.slot(t + 15, this.shared(FROM_AGENT, entry.fromAgent ?? fromAgent, fromAgent));
-    this.slot(t + 16, this.shared(TO_AGENT, entry.toAgent ?? toAgent, toAgent));
-    run = this.b;
-    this.field(RECIPIENTS, entry.recipients);
-    this.field(CODE, entry.code);
-    this.field(REASON, entry.reason);
-    this.slot(t + 17, this.b - run);
-    this.slot(t + 18, this.shared(CONSTITUTIONAL_HASH, entry.constitutionalHash ?? constitutionalHash, constitutionalHash));
-    run = this.b;
-    this.details(entry.details);
-    if (this.includeContent) this.field(MESSAGE, message);
-    this.slot(t + 19, this.b - run);
+    // The fields in RECORD_PARTS order.
+    const f = t + FIRST_PART_SLOT;
+    this.slot(f, this.part(entry.type));
+    this.slot(f + 1, this.part(entry.at));
+    this.slot(f + 2, this.shared(entry.tenantId ?? tenantId, tenantId));
+    this.slot(f + 3, this.shared(entry.messageId ?? messageId, messageId));
+    this.slot(f + 4, this.shared(entry.fromAgent ?? fromAgent, fromAgent));
+    this.slot(f + 5, this.shared(entry.toAgent ?? toAgent, toAgent));
+    this.slot(f + 6, this.part(entry.recipients));
+    this.slot(f + 7, this.part(entry.code));
+    this.slot(f + 8, this.part(entry.reason));
+    this.slot(f + 9, this.shared(entry.constitutionalHash ?? constitutionalHash, constitutionalHash));
+    this.slot(f + 10, this.detailsPart(entry.details));
+    this.slot(f + 11, this.includeContent ? this.part(message) : ABSENT);
   }
 
   /** Slots reserved at the record's start: written through this (the tape is not replaced within a record). */
@@ -300,13 +307,18 @@ export class TapeEncoder {
     this.value(value, 0);
   }
 
-  /** A field that may equal the message's string: REF when it does (same JSON text as the pre-image element). */
-  private shared(name: Uint8Array, value: unknown, messageValue: unknown): number {
+  /** A field's value text, without its key (the worker writes that); its length, or ABSENT when undefined (left out). */
+  private part(value: unknown): number {
     if (value === undefined) return ABSENT;
-    if (typeof value === 'string' && value === messageValue) return REF;
     const start = this.b;
-    this.field(name, value);
+    this.value(value, 0);
     return this.b - start;
+  }
+
+  /** A field that may equal the message's string: REF when it does (same JSON text as the pre-image element). */
+  private shared(value: unknown, messageValue: unknown): number {
+    if (typeof value === 'string' && value === messageValue) return REF;
+    return this.part(value);
   }
 
   private value(value: unknown, depth: number): void {
@@ -355,9 +367,17 @@ export class TapeEncoder {
   private details(details: Readonly<Record<string, unknown>> | undefined): void {
     if (details === undefined) return;
     this.copy(DETAILS);
-    if (this.knownText(details)) return;
+    this.detailsPart(details);
+  }
+
+  /** The details' value text (see details()); its length, or ABSENT. */
+  private detailsPart(details: Readonly<Record<string, unknown>> | undefined): number {
+    if (details === undefined) return ABSENT;
+    const start = this.b;
+    if (this.knownText(details)) return this.b - start;
     if (typeof details === 'object' && details !== null && !Object.isFrozen(details) && !Array.isArray(details)) this.object(details, 1, true);
     else this.frozenValue(details, 0);
+    return this.b - start;
   }
 
   /** Copies the kept text of a deeply frozen value met before; false when there is none. */
@@ -585,7 +605,7 @@ export class ByteWriter {
 }
 
 /** Constant texts the worker copies, kept at the start of its buffer (copies within one buffer need no view). */
-const CONSTANTS = [ascii('{"seq":'), DIGEST, ...SHARED_FIELDS.map(([name]) => name), CONSTITUTIONAL_HASH];
+const CONSTANTS = [ascii('{"seq":'), DIGEST, ...RECORD_PARTS.map((part) => part.key)];
 const CONSTANT_AT: number[] = [];
 /** Where the constants end: the records start there. */
 export const RENDER_BASE = CONSTANTS.reduce((at, text) => {
@@ -595,16 +615,10 @@ export const RENDER_BASE = CONSTANTS.reduce((at, text) => {
 const SEQ_PREFIX_AT = CONSTANT_AT[0]!;
 const SEQ_PREFIX_LENGTH = CONSTANTS[0]!.length;
 const DIGEST_AT = CONSTANT_AT[1]!;
-/**
- * A record's tape slots 12–19 in line order: runA, the four shared fields, runB, the
- * constitutional hash, runC. For the slots of fields that may share a pre-image element: where
- * the key lies among the constants, its length, and the pre-image element (REF copies both).
- */
-const FIRST_PART_SLOT = 12;
-const END_PART_SLOT = 20;
-const SHARED_BY_SLOT: Array<{ keyAt: number; keyLength: number; element: number } | undefined> = [];
-[...SHARED_FIELDS, [CONSTITUTIONAL_HASH, SLOT_CONSTITUTIONAL_HASH] as const].forEach(([name, element], i) => {
-  SHARED_BY_SLOT[i < SHARED_FIELDS.length ? 13 + i : 18] = { keyAt: CONSTANT_AT[2 + i]!, keyLength: name.length, element };
+/** Per field slot of a REC record: where its key lies among the constants, its length, and the pre-image element it may share (-1: none). */
+const PART_BY_SLOT: Array<{ keyAt: number; keyLength: number; element: number }> = [];
+RECORD_PARTS.forEach((part, i) => {
+  PART_BY_SLOT[FIRST_PART_SLOT + i] = { keyAt: CONSTANT_AT[2 + i]!, keyLength: part.key.length, element: part.element ?? -1 };
 });
 
 /** A buffer for TapeRenderer: the constants, then room for the records. */
@@ -669,20 +683,22 @@ export class TapeRenderer {
         const preLen = tape[p + 1]!;
         digest = sha256(new Uint8Array(buf.buffer, buf.byteOffset + record, preLen));
         q += preLen;
-        for (let slot = FIRST_PART_SLOT; slot < END_PART_SLOT; slot++) {
+        for (let slot = FIRST_PART_SLOT; slot < RECORD_SLOTS; slot++) {
           const spec = tape[p + slot]!;
+          if (spec === ABSENT) continue;
+          // The key, then the value: the pre-image element's text (REF: its start and end are kept
+          // in slots 2–11) or the next `spec` bytes of the input.
+          const part = PART_BY_SLOT[slot]!;
+          pos = move(buf, part.keyAt, part.keyLength, pos);
           if (spec === REF) {
-            // The key, then the pre-image element's text (its start and end are kept in slots 2–11).
-            const shared = SHARED_BY_SLOT[slot]!;
-            pos = move(buf, shared.keyAt, shared.keyLength, pos);
-            const s = tape[p + 2 + 2 * shared.element]!;
-            pos = move(buf, record + s, tape[p + 3 + 2 * shared.element]! - s, pos);
-          } else if (spec > 0) {
+            const s = tape[p + 2 + 2 * part.element]!;
+            pos = move(buf, record + s, tape[p + 3 + 2 * part.element]! - s, pos);
+          } else {
             pos = move(buf, q, spec, pos);
             q += spec;
           }
         }
-        p += END_PART_SLOT;
+        p += RECORD_SLOTS;
       } else {
         throw new Error('seal job is not a journal tape');
       }
