@@ -449,10 +449,12 @@ function withoutBrackets(host: string): string {
 }
 
 /**
- * Validates a merged configuration; throws ConfigError naming each bad key, what was expected and,
- * through `sourceOf`, where the value came from (default: "config").
+ * Validates a merged configuration; throws ConfigError naming each bad key, what was expected and
+ * where the value came from: `source` is a function of the key, or one label for every value (a
+ * file name, say; default "config").
  */
-export function validateServerConfig(candidate: Json, sourceOf: SourceOf = () => UNNAMED_SOURCE): ServerConfig {
+export function validateServerConfig(candidate: Json, source: SourceOf | string = () => UNNAMED_SOURCE): ServerConfig {
+  const sourceOf: SourceOf = typeof source === 'string' ? () => ({ origin: 'override', label: source }) : source;
   const copy = structuredClone(candidate);
   if (!validateConfig(copy)) throw new ConfigError(schemaProblems(validateConfig.errors ?? [], sourceOf));
   const config = copy as ServerConfig;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Authenticator, sha256Hex } from '../../src/server/auth.js';
-import { ConfigError, loadServerConfig, type ConfigProblem, type LoadConfigInput } from '../../src/server/config.js';
+import { ConfigError, DEFAULT_CONFIG, loadServerConfig, validateServerConfig, type ConfigProblem, type LoadConfigInput } from '../../src/server/config.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-bus-startup-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -118,5 +118,14 @@ describe('host', () => {
     assert.equal(loadServerConfig({ flags: [{ flag: '--host', path: ['host'], kind: 'string', text: '[::1]' }] }).host, '::1');
     assert.equal(loadServerConfig({ env: { AGENT_BUS_HOST: '[::]' } }).host, '::');
     assert.equal(loadServerConfig({ env: { AGENT_BUS_HOST: '::1' } }).host, '::1');
+  });
+});
+
+describe('validateServerConfig', () => {
+  it('takes one label for every value (a file name) as well as a source function', () => {
+    assert.throws(
+      () => validateServerConfig({ ...DEFAULT_CONFIG, port: 99_999 } as never, 'mine.json'),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.label === 'mine.json' && /port/.test(error.message),
+    );
   });
 });
