@@ -39,8 +39,8 @@ export function describeSchemaError(subject: string, e: ErrorObject | undefined,
   }
 }
 
-/** "/capabilities/1" → ".capabilities[1]" */
-function fieldPath(pointer: string): string {
+/** A JSON pointer as a field path: "/capabilities/1" → ".capabilities[1]". */
+export function fieldPath(pointer: string): string {
   let path = '';
   for (const segment of pointer.split('/').slice(1)) {
     const key = segment.replaceAll('~1', '/').replaceAll('~0', '~');

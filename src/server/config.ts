@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import { fieldPath } from '../message/schema-errors.js';
 import { ID_PATTERN_SOURCE } from '../message/constants.js';
 import { apiKeyProblems } from './auth.js';
 
@@ -275,10 +276,7 @@ const validateConfig = ajv.compile(ServerConfigSchema);
 
 /** `/auth/apiKeys/2/agentId` → `auth.apiKeys[2].agentId` (with additionalProperties: false, a number in a path is an index). */
 function keyOfPointer(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .reduce<string>((key, segment) => joinKey(key, /^\d+$/.test(segment) ? Number(segment) : segment), '');
+  return fieldPath(pointer).replace(/^\./, '');
 }
 
 /** A union of literals fails with one `const` error per literal: their values are what was expected. */
