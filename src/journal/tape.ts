@@ -23,15 +23,15 @@ import type { JournalEntry } from './types.js';
  * messageDigestText, with their error handling): same record, carried as text in the same piece.
  *
  * Bytes of one record, with a digest to compute (tape: REC preLen s1 e1 s4 e4 s5 e5 s7 e7 s9 e9
- * then one slot per field in line order, RECORD_PARTS):
+ * s10 e10, then one slot per field in line order, RECORD_PARTS):
  *   pre-image   `["AgentMessage/2",...]`, exactly messageDigestText's text (preLen bytes)
  *   fields      type, at, tenantId, messageId, fromAgent, toAgent, recipients, code, reason,
  *               constitutionalHash, details, message: the value's JSON text only (the slot holds
  *               its length), or nothing (ABSENT: the field is left out). The worker writes the
  *               keys (`,"type":`), so this thread copies none. A shared field (tenantId,
- *               messageId, fromAgent, toAgent, constitutionalHash) equal to the message's string
- *               is not written either (REF: the worker copies the pre-image element, bytes s..e of
- *               the record).
+ *               messageId, fromAgent, toAgent, constitutionalHash; at, the message's createdAt)
+ *               equal to the message's string (number) is not written either (REF: the worker
+ *               copies the pre-image element, bytes s..e of the record).
  * The worker writes `{"seq":N`, each present field as `,"<key>":` and its text, `,"digest":"<hex>"}`.
  * Any other record (tape: LINE bodyLen preLen): `{"seq":N` then the body (the line's fields, no
  * closing brace), then `,"digest":"<sha256 of the preLen bytes after the body>"}`, or `}` when
@@ -42,12 +42,13 @@ const LINE = -21;
 const ABSENT = -1;
 const REF = -2;
 
-/** Pre-image elements a record field may share (messageId, fromAgent, toAgent, tenantId, constitutionalHash: elements 1, 4, 5, 7, 9), in the order their offsets are kept. */
+/** Pre-image elements a record field may share (messageId, fromAgent, toAgent, tenantId, constitutionalHash, createdAt: elements 1, 4, 5, 7, 9, 10), in the order their offsets are kept. */
 const SLOT_MESSAGE_ID = 0;
 const SLOT_FROM_AGENT = 1;
 const SLOT_TO_AGENT = 2;
 const SLOT_TENANT_ID = 3;
 const SLOT_CONSTITUTIONAL_HASH = 4;
+const SLOT_CREATED_AT = 5;
 
 /** Deeper values fall back to JSON.stringify (which also detects cycles). */
 const MAX_DEPTH = 64;
@@ -111,7 +112,7 @@ const DIGEST = key('digest');
 /** A record's fields in line order, each with its key and, for one a pre-image element may hold, that element's slot. */
 const RECORD_PARTS: ReadonlyArray<{ key: Uint8Array; element?: number }> = [
   { key: TYPE },
-  { key: AT },
+  { key: AT, element: SLOT_CREATED_AT },
   { key: TENANT_ID, element: SLOT_TENANT_ID },
   { key: MESSAGE_ID, element: SLOT_MESSAGE_ID },
   { key: FROM_AGENT, element: SLOT_FROM_AGENT },
@@ -123,8 +124,8 @@ const RECORD_PARTS: ReadonlyArray<{ key: Uint8Array; element?: number }> = [
   { key: DETAILS },
   { key: MESSAGE },
 ];
-/** Tape slots of a REC record: kind, preLen, 5 × (start, end) of shared pre-image elements, one per field. */
-const FIRST_PART_SLOT = 12;
+/** Tape slots of a REC record: kind, preLen, 6 × (start, end) of shared pre-image elements, one per field. */
+const FIRST_PART_SLOT = 14;
 const RECORD_SLOTS = FIRST_PART_SLOT + RECORD_PARTS.length;
 
 type RawJson = (value: unknown) => boolean;
@@ -224,6 +225,7 @@ export class TapeEncoder {
     const toAgent = message.toAgent;
     const tenantId = message.tenantId;
     const constitutionalHash = message.constitutionalHash;
+    const createdAt = message.createdAt;
     // messageDigestText's array, written here.
     this.copy(PRE_START);
     this.element(messageId, t + 2, recordStart);
@@ -235,7 +237,7 @@ export class TapeEncoder {
     this.element(tenantId, t + 8, recordStart);
     this.element(message.priority, -1, 0);
     this.element(constitutionalHash, t + 10, recordStart);
-    this.element(message.createdAt, -1, 0);
+    this.element(createdAt, t + 12, recordStart);
     this.element(message.expiresAt ?? null, -1, 0);
     this.element(message.requiredCapabilities ?? null, -1, 0);
     this.element(message.headers ?? null, -1, 0);
@@ -247,7 +249,7 @@ export class TapeEncoder {
     // The fields in RECORD_PARTS order.
     const f = t + FIRST_PART_SLOT;
     this.slot(f, this.part(entry.type));
-    this.slot(f + 1, this.part(entry.at));
+    this.slot(f + 1, this.shared(entry.at, createdAt));
     this.slot(f + 2, this.shared(entry.tenantId ?? tenantId, tenantId));
     this.slot(f + 3, this.shared(entry.messageId ?? messageId, messageId));
     this.slot(f + 4, this.shared(entry.fromAgent ?? fromAgent, fromAgent));
@@ -315,9 +317,9 @@ export class TapeEncoder {
     return this.b - start;
   }
 
-  /** A field that may equal the message's string: REF when it does (same JSON text as the pre-image element). */
+  /** A field that may equal the message's string or number: REF when it does (same JSON text as the pre-image element). */
   private shared(value: unknown, messageValue: unknown): number {
-    if (typeof value === 'string' && value === messageValue) return REF;
+    if ((typeof value === 'string' || typeof value === 'number') && value === messageValue) return REF;
     return this.part(value);
   }
 

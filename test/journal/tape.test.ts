@@ -117,7 +117,8 @@ const messageArb: fc.Arbitrary<AgentMessage> = fc
 const entryArb: fc.Arbitrary<JournalEntry> = fc.record(
   {
     type: hostileText,
-    at: number,
+    // Often the message's createdAt (the bus's shape: a message sent without one), sometimes another number.
+    at: fc.oneof(fc.constant('same'), number),
     message: messageArb,
     // Often the message's own values (the bus's shape), sometimes others.
     tenantId: fc.oneof(fc.constant('same'), hostileText),
@@ -136,6 +137,7 @@ const entryArb: fc.Arbitrary<JournalEntry> = fc.record(
   const out = { ...e } as Record<string, unknown>;
   const m = e.message as unknown as Record<string, unknown> | undefined;
   for (const name of ['tenantId', 'messageId', 'fromAgent', 'toAgent', 'constitutionalHash']) if (out[name] === 'same') out[name] = m?.[name];
+  if (out['at'] === 'same') out['at'] = m?.['createdAt'] ?? 0;
   return out as unknown as JournalEntry;
 });
 
