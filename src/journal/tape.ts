@@ -229,7 +229,14 @@ export class TapeEncoder {
     // messageDigestText's array, written here.
     this.copy(PRE_START);
     this.element(messageId, t + 2, recordStart);
-    this.element(message.conversationId, -1, 0);
+    const conversationId = message.conversationId;
+    if (conversationId === messageId && typeof conversationId === 'string') {
+      // The bus's default conversation is the message itself: the same text again.
+      this.byte(COMMA);
+      this.copyOwn(recordStart + this.tape[t + 2]!, recordStart + this.tape[t + 3]!);
+    } else {
+      this.element(conversationId, -1, 0);
+    }
     this.element(message.correlationId ?? null, -1, 0);
     this.element(fromAgent, t + 4, recordStart);
     this.element(toAgent ?? null, t + 6, recordStart);
@@ -471,7 +478,17 @@ export class TapeEncoder {
     this.b = b + n;
   }
 
-  private byte(c: number): void {
+  /** Bytes start..end written before, again at the cursor. */
+  private copyOwn(start: number, end: number): void {
+    const n = end - start;
+    this.room(n);
+    const bytes = this.bytes;
+    const b = this.b;
+    for (let i = 0; i < n; i++) bytes[b + i] = bytes[start + i]!;
+    this.b = b + n;
+  }
+
+    private byte(c: number): void {
     if (this.b >= this.cap) this.grow(1);
     this.bytes[this.b++] = c;
   }

@@ -111,8 +111,13 @@ const messageArb: fc.Arbitrary<AgentMessage> = fc
     createdAt: number,
     expiresAt: optional(number),
     correlationId: optional(fc.oneof(hostileText, fc.constant(null))),
+    // The bus's default conversation is the message itself.
+    sameConversation: fc.boolean(),
   })
-  .map(({ i, ...rest }) => message(i, rest as Partial<AgentMessage>));
+  .map(({ i, sameConversation, ...rest }) => {
+    const m = message(i, rest as Partial<AgentMessage>);
+    return sameConversation ? { ...m, conversationId: m.messageId } : m;
+  });
 
 const entryArb: fc.Arbitrary<JournalEntry> = fc.record(
   {
