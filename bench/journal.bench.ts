@@ -18,7 +18,8 @@
  * J1r offers the same entries at a fixed rate (250 000/s, the full pipeline's target) instead of as
  * fast as the journal takes them: the appending thread's cost when the seal worker keeps up. In J1
  * the appender outruns the worker, and the journal's thread hashes batches itself when the
- * worker is behind (counted in the notes): J1 is a saturation figure, J1r the bus's own.
+ * worker is behind (counted in the notes): J1 is a saturation figure, J1r the bus's own (issue #3's
+ * target, journal <= 1 µs per message amortised, is J1r's: what journaling costs the bus's thread).
  *
  * Plus a sustained-throughput workload (S1): the bus's traffic pattern — waves of WAVE appends with
  * an event-loop turn between waves (bench/lib.ts throughputInWaves), never waiting for
@@ -382,8 +383,7 @@ const results: Array<BenchResult & { id: string }> = [
     unit: 'ns/entry',
     baseline: { name: 'JSON.stringify lines to a file stream, no hashing: main-thread CPU', value: stream.main },
     ratio: ratio(worker.main, stream.main),
-    target: '<= 1000',
-    note: `${all(worker)}; stream baseline: ${all(stream)}; array push: ${all(array)}${helped(worker)}`,
+    note: `saturation (the issue #3 target, <= 1000 ns per message, is read at the bus's pace: J1r); ${all(worker)}; stream baseline: ${all(stream)}; array push: ${all(array)}${helped(worker)}`,
   },
   {
     id: 'j1',
@@ -400,7 +400,7 @@ const results: Array<BenchResult & { id: string }> = [
     unit: 'ns/entry',
     baseline: { name: 'JSON.stringify lines to a file stream, no hashing: wall', value: stream.wall },
     ratio: ratio(worker.wall, stream.wall),
-    target: '<= 1000',
+    note: 'saturation: the throughput one appending thread reaches (1e9 / this entries per second)',
   },
   {
     id: 'j1r',
