@@ -513,26 +513,39 @@ export class AgentBus {
 
   /** Sends one message to `toAgent`, or to one agent having `requiredCapabilities`. */
   send(input: MessageInput, options?: SendOptions): Promise<SendResult> {
-    if (!this.running) return Promise.reject(notStarted('send'));
     try {
-      const result = this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
-      return isThenable(result) ? result : Promise.resolve(result);
+      return settled(this.sendImmediate(input, options));
     } catch (error) {
-      // Only hostile options (a throwing getter) get here: the input's own reads are refusals.
+      // Not running, or hostile options (a throwing getter): the input's own reads are refusals.
       return Promise.reject(error);
     }
   }
 
+  /**
+   * send() for edges that answer many messages in one turn (the server's WebSocket): the result
+   * itself when the pipeline decided synchronously (the fast lane, and every refusal), a promise
+   * only when a stage or the delivery took time — no promise and no microtask per message
+   * otherwise. Throws (BUS_NOT_STARTED) where send() rejects.
+   */
+  sendImmediate(input: MessageInput, options?: SendOptions): SendResult | Promise<SendResult> {
+    this.requireRunning('send');
+    return this.process(input, options?.awaitDelivery === true ? SEND_AWAIT : SEND);
+  }
+
   /** Sends one message to every agent of the tenant (optionally of a type or with a capability), sender excluded. */
   broadcast(input: MessageInput, filter: BroadcastFilter & SendOptions = {}): Promise<SendResult> {
-    if (!this.running) return Promise.reject(notStarted('broadcast'));
     try {
-      const { awaitDelivery, ...rest } = filter;
-      const result = this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0, released: false });
-      return isThenable(result) ? result : Promise.resolve(result);
+      return settled(this.broadcastImmediate(input, filter));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** broadcast() answering as sendImmediate() does. */
+  broadcastImmediate(input: MessageInput, filter: BroadcastFilter & SendOptions = {}): SendResult | Promise<SendResult> {
+    this.requireRunning('broadcast');
+    const { awaitDelivery, ...rest } = filter;
+    return this.process(input, { mode: 'broadcast', filter: rest, awaitDelivery: awaitDelivery === true, replyTimeoutMs: 0, released: false });
   }
 
   /** Sends a message and waits for the response whose correlationId is this message's id. */
@@ -964,6 +977,11 @@ function createResilience(options: AgentBusOptions): Resilience | undefined {
 
 function invalidOption(message: string): BusError {
   return new BusError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+/** A result, or its promise, as a promise. */
+function settled<T>(result: T | Promise<T>): Promise<T> {
+  return isThenable(result) ? (result as Promise<T>) : Promise.resolve(result);
 }
 
 function notStarted(operation: string): BusError {

@@ -1,6 +1,7 @@
-import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { AgentBus, SendResult } from '../bus.js';
 import { isBusError, RejectionCode } from '../errors.js';
+import { isThenable } from '../governance/verdict.js';
 import { decodeWireMessage } from '../message/codec.js';
 import type { MessageInput } from '../message/schema.js';
 import { normalizeTenantId } from '../message/tenant.js';
@@ -143,9 +144,11 @@ export function answerOfFailure(f: HttpFailure): Answer {
 
 /**
  * The one send path of both edges: bind to the caller, charge the quotas, send through the bus
- * inside a span, map the result.
+ * inside a span, map the result. The answer itself when the bus decided synchronously (the fast
+ * lane, every refusal), a promise otherwise: an edge answering many messages per turn (the
+ * WebSocket) makes no promise per message.
  */
-export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: Principal, raw: unknown, mode: SendMode, options: SendRequestOptions = {}): Promise<Answer> {
+export function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: Principal, raw: unknown, mode: SendMode, options: SendRequestOptions = {}): Answer | Promise<Answer> {
   const message = bindMessage(principal, raw);
   if (message instanceof HttpFailure) return answerOfFailure(message);
   const [tenant, agent] = chargeKeys(message);
@@ -154,42 +157,68 @@ export async function sendThroughBus(bus: AgentBus, quotas: Quotas, principal: P
   // The tenant and sender are given at the start (samplers and span processors see them there);
   // the outcome's attributes only when an OpenTelemetry SDK records the span.
   const span = tracer.startSpan(SPAN_NAMES[mode], { attributes: { 'agent_bus.tenant': tenant, 'agent_bus.from_agent': agent } });
-  const recording = span.isRecording();
-  let inFlight = false;
+  if (mode === 'request') return requestThroughBus(bus, quotas, span, tenant, agent, message, options);
+  let result: SendResult | Promise<SendResult>;
   try {
-    let result: SendResult;
-    if (mode === 'request') {
-      const entered = quotas.enter(tenant, agent);
-      if (entered !== undefined) return answerOfFailure(entered);
-      inFlight = true;
-      result = await bus.request(message as unknown as MessageInput, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
-    } else if (mode === 'broadcast') {
+    if (mode === 'broadcast') {
       const filter: { agentType?: string; capability?: string; awaitDelivery?: boolean } = {};
       if (options.agentType !== undefined) filter.agentType = options.agentType;
       if (options.capability !== undefined) filter.capability = options.capability;
       if (options.awaitDelivery === true) filter.awaitDelivery = true;
-      result = await bus.broadcast(message as unknown as MessageInput, filter);
+      result = bus.broadcastImmediate(message as unknown as MessageInput, filter);
     } else {
-      result = await bus.send(message as unknown as MessageInput, options.awaitDelivery === true ? { awaitDelivery: true } : undefined);
+      result = bus.sendImmediate(message as unknown as MessageInput, options.awaitDelivery === true ? { awaitDelivery: true } : undefined);
     }
-    if (recording) {
-      span.setAttribute('agent_bus.message_id', result.messageId);
-      span.setAttribute('agent_bus.status', result.status);
-      if (result.code !== undefined) {
-        span.setAttribute('agent_bus.code', result.code);
-        if (result.status === 'rejected') span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
-      }
-    }
-    return answerOf(result, mode, options.details === true);
   } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR });
-    if (isBusError(error)) return answerOfFailure(failure(error.code, error.message));
-    throw error;
-  } finally {
-    if (inFlight) quotas.leave(tenant, agent);
-    span.end();
+    return failed(span, error);
   }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (r) => finished(span, r, mode, options),
+      (error: unknown) => failed(span, error),
+    );
+  }
+  return finished(span, result, mode, options);
+}
+
+/** A request holds an in-flight slot of its tenant and sender until its reply (or timeout). */
+async function requestThroughBus(bus: AgentBus, quotas: Quotas, span: Span, tenant: string, agent: string, message: Record<string, unknown>, options: SendRequestOptions): Promise<Answer> {
+  const entered = quotas.enter(tenant, agent);
+  if (entered !== undefined) {
+    span.end();
+    return answerOfFailure(entered);
+  }
+  try {
+    const result = await bus.request(message as unknown as MessageInput, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+    return finished(span, result, 'request', options);
+  } catch (error) {
+    return failed(span, error);
+  } finally {
+    quotas.leave(tenant, agent);
+  }
+}
+
+/** Records the outcome on the span (when an SDK records it), ends it, and maps the result. */
+function finished(span: Span, result: SendResult, mode: SendMode, options: SendRequestOptions): Answer {
+  if (span.isRecording()) {
+    span.setAttribute('agent_bus.message_id', result.messageId);
+    span.setAttribute('agent_bus.status', result.status);
+    if (result.code !== undefined) {
+      span.setAttribute('agent_bus.code', result.code);
+      if (result.status === 'rejected') span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
+    }
+  }
+  span.end();
+  return answerOf(result, mode, options.details === true);
+}
+
+/** A bus error becomes its answer; anything else (a bug) is thrown on, after the span records it. */
+function failed(span: Span, error: unknown): Answer {
+  span.recordException(error as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+  if (isBusError(error)) return answerOfFailure(failure(error.code, error.message));
+  throw error;
 }
 
 export { ServerErrorCode };

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isBusError } from '../errors.js';
+import { isThenable } from '../governance/verdict.js';
 import { messageJson } from '../message/json.js';
 import { inTenant, type Principal } from './auth.js';
 import type { ServerContext } from './context.js';
 import { HttpFailure, ServerErrorCode } from './errors.js';
-import { ForbiddenKeyError, parseJsonBody, sendThroughBus, type SendMode, type SendRequestOptions } from './messaging.js';
+import { ForbiddenKeyError, parseJsonBody, sendThroughBus, type Answer, type SendMode, type SendRequestOptions } from './messaging.js';
 import { disagreeingSpellings } from './schemas.js';
 import type { AgentSession, PushSink, Retained } from './sessions.js';
 
@@ -209,7 +210,7 @@ class WsConnection implements PushSink {
       case 'send':
       case 'broadcast':
       case 'request':
-        return void this.dispatch(frame, frame.type, session);
+        return this.dispatch(frame, frame.type, session);
       case 'ack': {
         const conflict = disagreeingSpellings('frame', frame);
         if (conflict !== undefined) return this.error(id, 'INVALID_ARGUMENT', conflict);
@@ -228,7 +229,7 @@ class WsConnection implements PushSink {
     }
   }
 
-  private async dispatch(frame: Record<string, unknown>, mode: SendMode, session: AgentSession): Promise<void> {
+  private dispatch(frame: Record<string, unknown>, mode: SendMode, session: AgentSession): void {
     const id = frame.id;
     if (!isObject(frame.message)) return this.error(id, 'INVALID_MESSAGE', 'message must be a JSON object');
     const message = frame.message;
@@ -239,23 +240,41 @@ class WsConnection implements PushSink {
     if (typeof frame.agentType === 'string') options.agentType = frame.agentType;
     if (typeof frame.capability === 'string') options.capability = frame.capability;
     if (typeof frame.timeoutMs === 'number') options.timeoutMs = frame.timeoutMs;
+    let answer: Answer | Promise<Answer>;
     try {
-      const answer = await sendThroughBus(this.ctx.bus, this.ctx.quotas, this.principal!, message, mode, options);
-      // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
-      if (answer.status < 300) {
-        if (id === undefined) return;
-        if (this.batching) {
-          this.cork();
-          this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
-        } else {
-          this.send({ type: 'result', id, status: answer.status, result: answer.body });
-        }
-      }
-      else this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
+      answer = sendThroughBus(this.ctx.bus, this.ctx.quotas, this.principal!, message, mode, options);
     } catch (error) {
-      this.ctx.log.error({ err: error }, 'websocket send failed');
-      this.error(id, ServerErrorCode.INTERNAL, 'internal error');
+      return this.failed(id, error);
     }
+    // The fast lane answers in this turn: no promise, no microtask per message.
+    if (isThenable(answer)) {
+      answer.then(
+        (a) => this.answer(id, a),
+        (error: unknown) => this.failed(id, error),
+      );
+    } else {
+      this.answer(id, answer);
+    }
+  }
+
+  private answer(id: unknown, answer: Answer): void {
+    // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
+    if (answer.status < 300) {
+      if (id === undefined) return;
+      if (this.batching) {
+        this.cork();
+        this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
+      } else {
+        this.send({ type: 'result', id, status: answer.status, result: answer.body });
+      }
+    } else {
+      this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
+    }
+  }
+
+  private failed(id: unknown, error: unknown): void {
+    this.ctx.log.error({ err: error }, 'websocket send failed');
+    this.error(id, ServerErrorCode.INTERNAL, 'internal error');
   }
 
   private onClose(): void {
