@@ -15,7 +15,7 @@ import Fastify from 'fastify';
 import pino from 'pino';
 import { AgentBus } from '../src/bus.js';
 import { CONSTITUTIONAL_HASH } from '../src/message/constants.js';
-import { buildServer, loadServerConfig } from '../src/server/index.js';
+import { buildServer, loadServerConfig, tuneProcessForServer } from '../src/server/index.js';
 import { defaultComponents } from '../src/server/serve.js';
 import { emit, median, ratio, type BenchResult } from './lib.js';
 
@@ -55,6 +55,8 @@ function wrk(url: string, script: string): Promise<WrkResult> {
 }
 
 async function main(): Promise<void> {
+  // As `agent-bus serve` does (the bare fastify baseline shares the process and the settings).
+  tuneProcessForServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agent-bus-http-bench-'));
   const script = path.join(dir, 'post.lua');
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["X-API-Key"] = "${API_KEY}"\n`);

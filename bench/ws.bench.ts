@@ -185,8 +185,10 @@ function runClient(target: 'bus' | 'echo', url: string, mode: 'max' | 'paced', r
 
 async function parent(): Promise<void> {
   // Loaded here, not at the top: the client process needs none of it.
+  const { buildServer, loadServerConfig, tuneProcessForServer } = await import('../src/server/index.js');
+  // As `agent-bus serve` does (the echo baseline shares the process and the settings).
+  tuneProcessForServer();
   const { AgentBus } = await import('../src/bus.js');
-  const { buildServer, loadServerConfig } = await import('../src/server/index.js');
   const echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   echo.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   await new Promise((r) => echo.once('listening', r));

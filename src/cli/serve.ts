@@ -48,6 +48,9 @@ environment), unusable data directory or refused bind.`,
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    // Before the server and the bus are loaded: V8 settings for a long-running server process.
+    const { tuneProcessForServer } = await import('../server/runtime-tuning.js');
+    tuneProcessForServer();
     // Loaded here so that the client commands start without loading the server and the bus.
     const [{ ConfigError, describeProblem, loadServerConfig }, { StartupError, startServer }] = await Promise.all([import('../server/config.js'), import('../server/serve.js')]);
     let config;

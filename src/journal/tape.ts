@@ -1,3 +1,4 @@
+import { numberText } from '../message/content.js';
 import { MESSAGE_DIGEST_TAG } from '../message/digest.js';
 import { sha256 } from './hash.js';
 import { digestInput, recordLine } from './record.js';
@@ -560,7 +561,7 @@ export function writeNumber(x: number, buf: Uint8Array, pos: number): number {
     }
     return pos + 8;
   }
-  const text = Number.isFinite(x) ? String(x) : 'null';
+  const text = numberText(x);
   for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
   return pos;
 }

@@ -191,6 +191,17 @@ function copyArray(arr: unknown[], depth: number, maxDepth: number): unknown[] |
   return out;
 }
 
+/**
+ * A number's JSON text (`null` when not finite; String(v) for a finite one). Not String(): V8 keeps
+ * each String(number) in its number-to-string cache, which lives in the old generation, so a
+ * string made per message from a fraction or a large integer (a timestamp, a delivery id) survived
+ * young collections and filled the old generation (a major collection every few seconds under
+ * load). JSON.stringify writes the same digits into a string nothing else holds.
+ */
+export function numberText(v: number): string {
+  return JSON.stringify(v);
+}
+
 /** Length of a finite number's JSON text: counted for small integers, else written. */
 function numberChars(v: number): number {
   if (Number.isInteger(v) && v > -1e15 && v < 1e15) {
@@ -198,7 +209,7 @@ function numberChars(v: number): number {
     for (let x = Math.abs(v); x >= 10; x = Math.floor(x / 10)) n++;
     return n;
   }
-  return String(v).length;
+  return numberText(v).length;
 }
 
 /** Exact UTF-8 size of the JSON text of a value already known to be plain JSON. */

@@ -27,3 +27,4 @@ export { journalPort, type DeliberationPort, type JournalPort, type Deliberation
 export { TokenBucket, BucketMap, Quotas, type QuotaStats } from './quotas.js';
 export { SessionManager, AgentSession, type SessionStats, type Delivery } from './sessions.js';
 export { WsClose } from './websocket.js';
+export { SERVER_V8_FLAGS, tuneProcessForServer } from './runtime-tuning.js';

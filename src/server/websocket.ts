@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isBusError } from '../errors.js';
 import { isThenable } from '../governance/verdict.js';
+import { numberText } from '../message/content.js';
 import { messageJson } from '../message/json.js';
 import { inTenant, type Principal } from './auth.js';
 import type { ServerContext } from './context.js';
@@ -93,11 +94,11 @@ class WsConnection implements PushSink {
   deliver(entries: readonly Retained[]): void {
     this.cork();
     if (this.batching) {
-      for (const e of entries) this.batchItem(this.pushItems, `{"deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
+      for (const e of entries) this.batchItem(this.pushItems, `{"deliveryId":${numberText(e.id)},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
       return;
     }
     for (const e of entries) {
-      this.socket.send(`{"type":"message","deliveryId":${e.id},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
+      this.socket.send(`{"type":"message","deliveryId":${numberText(e.id)},"attempt":${e.attempts},"message":${messageJson(e.message)}}`);
     }
   }
 
