@@ -258,18 +258,23 @@ class WsConnection implements PushSink {
     }
   }
 
+  /** Never throws: it runs inside the socket's message handler or a promise callback. */
   private answer(id: unknown, answer: Answer): void {
-    // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
-    if (answer.status < 300) {
-      if (id === undefined) return;
-      if (this.batching) {
-        this.cork();
-        this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
+    try {
+      // A frame without an id asked for no confirmation (like NATS's non-verbose PUB): only refusals are answered.
+      if (answer.status < 300) {
+        if (id === undefined) return;
+        if (this.batching) {
+          this.cork();
+          this.batchItem(this.resultItems, JSON.stringify({ id, status: answer.status, result: answer.body }));
+        } else {
+          this.send({ type: 'result', id, status: answer.status, result: answer.body });
+        }
       } else {
-        this.send({ type: 'result', id, status: answer.status, result: answer.body });
+        this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
       }
-    } else {
-      this.send({ type: 'error', ...(id !== undefined ? { id } : {}), status: answer.status, ...(answer.body as Record<string, unknown>) });
+    } catch (error) {
+      this.failed(id, error);
     }
   }
 
