@@ -489,7 +489,7 @@ export class TapeEncoder {
     this.b = b + n;
   }
 
-    private byte(c: number): void {
+  private byte(c: number): void {
     if (this.b >= this.cap) this.grow(1);
     this.bytes[this.b++] = c;
   }
@@ -707,7 +707,7 @@ export class TapeRenderer {
           const spec = tape[p + slot]!;
           if (spec === ABSENT) continue;
           // The key, then the value: the pre-image element's text (REF: its start and end are kept
-          // in slots 2–11) or the next `spec` bytes of the input.
+          // in slots 2–13) or the next `spec` bytes of the input.
           const part = PART_BY_SLOT[slot]!;
           pos = move(buf, part.keyAt, part.keyLength, pos);
           if (spec === REF) {

@@ -98,6 +98,10 @@ export function bindMessage(principal: Principal, raw: unknown): Record<string, 
     return failure((decoded as { code: string }).code, (decoded as { reason: string }).reason);
   }
   const message = decoded as Record<string, unknown>;
+  // Quotas are charged by these two before the bus validates the message: anything but a string is refused here.
+  for (const field of ['tenantId', 'fromAgent'] as const) {
+    if (message[field] !== undefined && typeof message[field] !== 'string') return failure(RejectionCode.INVALID_MESSAGE, `/${field} must be a string`);
+  }
   if (principal.kind === 'dev') return message;
   if (message.fromAgent === undefined && principal.agentId !== undefined) message.fromAgent = principal.agentId;
   if (typeof message.fromAgent !== 'string') return failure(RejectionCode.INVALID_MESSAGE, '/fromAgent is required');

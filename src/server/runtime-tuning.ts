@@ -17,17 +17,21 @@ import { setFlagsFromString } from 'node:v8';
 export const SERVER_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
 
 /**
- * Applies SERVER_V8_FLAGS, except a setting the process was started with (a flag of the same name
- * in node's own arguments or NODE_OPTIONS wins). Returns the flags it applied.
+ * Applies SERVER_V8_FLAGS, except a setting the process was started with: the same flag, on or off,
+ * in node's own arguments (or NODE_OPTIONS, for the flags node accepts there) wins. Returns the
+ * flags it applied.
  */
 export function tuneProcessForServer(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map(flagName);
-  const applied = SERVER_V8_FLAGS.filter((flag) => !given.includes(flagName(flag)));
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].filter((arg) => arg.startsWith('--')).map(bareName);
+  const applied = SERVER_V8_FLAGS.filter((flag) => {
+    const name = bareName(flag).replace(/^no-/, '');
+    return !given.some((g) => g === name || g === `no-${name}` || g === `no${name}`);
+  });
   for (const flag of applied) setFlagsFromString(flag);
   return applied;
 }
 
-/** `--no-foo-bar=1` and `--foo_bar` both name foo-bar. */
-function flagName(flag: string): string {
-  return flag.replace(/=.*$/, '').replace(/^--(no-)?/, '').replaceAll('_', '-');
+/** `--foo_bar=1` is foo-bar, `--no-foo-bar` no-foo-bar (V8 also reads `--nofoo-bar` as its negation). */
+function bareName(flag: string): string {
+  return flag.replace(/=.*$/, '').replace(/^--/, '').replaceAll('_', '-');
 }

@@ -42,7 +42,12 @@ export class Retained {
   ) {}
 }
 
-/** Sequence numbers are kept below 2^31 as index keys (array indexes, never property names); the entry's own seq tells a wrapped key apart. */
+/**
+ * Sequence numbers are kept below 2^31 as index keys (array indexes, never property names). Past
+ * 2^31 deliveries a new seq whose key a live entry still holds is skipped (store()), so a key
+ * names one entry at most; get() also checks the entry's own seq, so an id that only shares the
+ * key names nothing.
+ */
 const INDEX_MASK = 0x7fffffff;
 
 /**
@@ -57,6 +62,11 @@ const INDEX_MASK = 0x7fffffff;
 class RetainedIndex {
   private entries: Record<number, Retained> = Object.create(null) as Record<number, Retained>;
   size = 0;
+
+  /** Whether a live entry holds this seq's key (its own seq or one 2^31 apart). */
+  holdsKeyOf(seq: number): boolean {
+    return this.entries[seq & INDEX_MASK] !== undefined;
+  }
 
   get(seq: number): Retained | undefined {
     const entry = this.entries[seq & INDEX_MASK];
@@ -169,7 +179,8 @@ export class AgentSession {
   };
 
   private store(message: AgentMessage, redelivered: boolean): void {
-    const seq = this.manager.nextSeq();
+    let seq = this.manager.nextSeq();
+    while (this.byId.holdsKeyOf(seq)) seq = this.manager.nextSeq();
     const entry = new Retained(seq, this.manager.idBase + seq, message, this.manager.clock());
     // Given back by the ledger after a restart: it may have been handed out before, so the first attempt shown is 2.
     if (redelivered) entry.attempts = 1;

@@ -125,6 +125,8 @@ describe('HTTP API (dev mode: no credentials, loopback)', () => {
       [message({ expiresAt: Date.now() - 10_000 }), 400, 'EXPIRED'],
       [message({ unknownField: true }), 400, 'INVALID_MESSAGE'],
       [message({ priority: 'urgent' }), 400, 'INVALID_MESSAGE'],
+      [message({ tenantId: { toString: 1 } }), 400, 'INVALID_MESSAGE'],
+      [message({ fromAgent: { toString: 1 } }), 400, 'INVALID_MESSAGE'],
       [message({ toAgent: undefined, requiredCapabilities: ['teleport'] }), 404, 'NO_ROUTE'],
     ];
     for (const [payload, status, code] of cases) {

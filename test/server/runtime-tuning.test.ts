@@ -14,10 +14,12 @@ describe('tuneProcessForServer', () => {
       [['--no-allocation-site-pretenuring'], ''],
       [[], '--max-old-space-size=512 --allocation_site_pretenuring'],
       [['--expose-gc'], '  --no-allocation-site-pretenuring  '],
+      [['--noallocation-site-pretenuring'], ''],
+      [['--allocation-site-pretenuring=false'], ''],
     ] as const) {
       assert.deepEqual(tuneProcessForServer(execArgv, nodeOptions), [], `${execArgv.join(' ')} | ${nodeOptions}`);
     }
     // Other flags do not count as the same setting.
-    assert.deepEqual(tuneProcessForServer(['--expose-gc', '--allocation-site-tracking'], '--max-semi-space-size=16'), [...SERVER_V8_FLAGS]);
+    assert.deepEqual(tuneProcessForServer(['--expose-gc', '--allocation-site-tracking', '--no-node-snapshot'], '--max-semi-space-size=16'), [...SERVER_V8_FLAGS]);
   });
 });

@@ -46,6 +46,27 @@ describe('session index', () => {
     assert.equal(bob.leasedCount, 0);
   });
 
+  it('past 2^31 deliveries, a new message never takes the key of one still held', async (t) => {
+    const { bus, sessions } = await setup(t);
+    const bob = sessions.open('bob', 'acme');
+    await send(bus, 0); // seq 1
+    // 2^31 deliveries later (to other agents), message 0 still unacknowledged: the next seq, 2^31 + 1, shares its key.
+    (sessions as unknown as { seq: number }).seq = 2 ** 31;
+    await send(bus, 1);
+    assert.equal(bob.retained, 2);
+    assert.equal(sessions.stats().retained, 2);
+    const taken = bob.take(10, 60_000);
+    assert.deepEqual(
+      taken.map((e) => (e.message.content as { n: number }).n),
+      [0, 1],
+    );
+    assert.equal(taken[1]!.seq, 2 ** 31 + 2, 'the seq whose key was held is skipped');
+    assert.deepEqual(bob.ack([taken[1]!.id]), { acked: [taken[1]!.id], unknown: [] });
+    assert.deepEqual(bob.ack([taken[0]!.id]), { acked: [taken[0]!.id], unknown: [] });
+    assert.equal(bob.retained, 0);
+    assert.equal(sessions.stats().retained, 0);
+  });
+
   it('keeps retained, leased and queued counts and acks right under any interleaving (model check)', async (t) => {
     const { bus, sessions } = await setup(t);
     type Op = { kind: 'send'; count: number } | { kind: 'take'; count: number } | { kind: 'ack'; picks: number[] } | { kind: 'ackUnknown' } | { kind: 'detach' };

@@ -125,6 +125,13 @@ describe('WebSocket (dev mode)', () => {
     assert.equal(((await alice.next(type('error'))).error as { code: string }).code, 'INVALID_MESSAGE');
     alice.send({ type: 'teleport' });
     assert.equal(((await alice.next(type('error'))).error as { code: string }).code, 'INVALID_ARGUMENT');
+    // A sender or tenant that is not a string (one whose toString is not callable) is refused, not an internal error.
+    for (const bad of [{ tenantId: { toString: 1 } }, { fromAgent: { toString: 1 } }, { tenantId: 7 }]) {
+      alice.send({ type: 'send', id: 'bad', message: { ...message(), ...bad } });
+      const e = await alice.next(type('error'));
+      assert.equal(e.id, 'bad');
+      assert.equal((e.error as { code: string }).code, 'INVALID_MESSAGE', JSON.stringify(e));
+    }
     await alice.close();
     const bob = await connect(`${url}?agentId=bob`);
     const m = await bob.next(type('message'));
