@@ -44,7 +44,7 @@ export class Retained {
 
 /**
  * Sequence numbers are kept below 2^31 as index keys (array indexes, never property names). Past
- * 2^31 deliveries a new seq whose key a live entry still holds is skipped (store()), so a key
+ * 2^31 deliveries a new seq whose key a live entry still holds is skipped (store(), add()), so a key
  * names one entry at most; get() also checks the entry's own seq, so an id that only shares the
  * key names nothing.
  */
@@ -63,20 +63,18 @@ class RetainedIndex {
   private entries: Record<number, Retained> = Object.create(null) as Record<number, Retained>;
   size = 0;
 
-  /** Whether a live entry holds this seq's key (its own seq or one 2^31 apart). */
-  holdsKeyOf(seq: number): boolean {
-    return this.entries[seq & INDEX_MASK] !== undefined;
-  }
-
   get(seq: number): Retained | undefined {
     const entry = this.entries[seq & INDEX_MASK];
     return entry !== undefined && entry.seq === seq ? entry : undefined;
   }
 
-  set(entry: Retained): void {
+  /** Adds the entry; false (and nothing changes) when a live entry holds its key (a seq 2^31 apart). */
+  add(entry: Retained): boolean {
     const key = entry.seq & INDEX_MASK;
-    if (this.entries[key] === undefined) this.size++;
+    if (this.entries[key] !== undefined) return false;
     this.entries[key] = entry;
+    this.size++;
+    return true;
   }
 
   delete(entry: Retained): void {
@@ -179,12 +177,14 @@ export class AgentSession {
   };
 
   private store(message: AgentMessage, redelivered: boolean): void {
-    let seq = this.manager.nextSeq();
-    while (this.byId.holdsKeyOf(seq)) seq = this.manager.nextSeq();
-    const entry = new Retained(seq, this.manager.idBase + seq, message, this.manager.clock());
+    const arrivedAt = this.manager.clock();
+    let entry: Retained;
+    do {
+      const seq = this.manager.nextSeq();
+      entry = new Retained(seq, this.manager.idBase + seq, message, arrivedAt);
+    } while (!this.byId.add(entry));
     // Given back by the ledger after a restart: it may have been handed out before, so the first attempt shown is 2.
     if (redelivered) entry.attempts = 1;
-    this.byId.set(entry);
     this.fresh.push(entry);
     this.manager.retainedTotal++;
     this.onWork();
@@ -210,7 +210,7 @@ export class AgentSession {
     entry.attempts++;
     entry.holder = holder;
     entry.leaseUntil = until;
-    this.leased.set(entry);
+    this.leased.add(entry);
     if (holder !== PULL) this.pushLeased++;
   }
 
